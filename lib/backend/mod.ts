@@ -1,0 +1,6 @@
+/**
+ * Backend selection, wasm threading and the kernels voxlab adds to tfjs.
+ *
+ * @module
+ */
+export * from "./init.ts";

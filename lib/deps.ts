@@ -1,0 +1,24 @@
+/**
+ * Every external import of voxlab, with full pinned `npm:` specifiers.
+ *
+ * Keeping them in one module means `mod.ts` works when an ad-hoc script
+ * outside the repository imports it by path (voxlab's import map does not
+ * apply there), and swapping a dependency is a one-line change.
+ *
+ * The optional tensorflow and webgpu backends are not imported here: they are
+ * loaded on request by `lib/backend/init.ts` from the specifiers below.
+ *
+ * @module
+ */
+
+export * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+export * as tfCpu from "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
+export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
+export * as YAML from "npm:yaml@2.9.1";
+
+/** Specifiers of backends that are loaded only on request. */
+export const OPTIONAL_SPECIFIERS = {
+  tfjsNodeGpu: "npm:@tensorflow/tfjs-node-gpu@4.22.0",
+  tfjsNode: "npm:@tensorflow/tfjs-node@4.22.0",
+  tfjsWebgpu: "npm:@tensorflow/tfjs-backend-webgpu@4.22.0",
+} as const;

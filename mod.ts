@@ -1,0 +1,16 @@
+/**
+ * voxlab: composable primitives for GAN voice-conversion research in the
+ * StarGAN-VC family, on TensorFlow.js.
+ *
+ * @example Pick a backend and run an op
+ * ```ts
+ * import { initBackend, tf } from "./mod.ts";
+ * await initBackend({ backend: "cpu", quiet: true });
+ * tf.tidy(() => tf.add(1, 2).dataSync());
+ * ```
+ *
+ * @module
+ */
+export { tf } from "./lib/deps.ts";
+export * from "./lib/random.ts";
+export * from "./lib/backend/mod.ts";

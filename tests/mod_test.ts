@@ -1,0 +1,51 @@
+import { equal, match } from "node:assert/strict";
+import { Rng } from "../mod.ts";
+
+const repo = new URL("../", import.meta.url);
+
+Deno.test("mod.ts works from an ad-hoc script outside the repository", async () => {
+  // The script lives in a fresh temp dir with no deno.json, so voxlab's import
+  // map cannot apply: only the pinned npm: specifiers in lib/deps.ts can work.
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-adhoc-" });
+  try {
+    const script = `${dir}/adhoc.ts`;
+    const modUrl = new URL("mod.ts", repo).href;
+    await Deno.writeTextFile(
+      script,
+      `import { initBackend, tf } from ${JSON.stringify(modUrl)};
+const info = await initBackend({ backend: "cpu", quiet: true });
+console.log(info.name, tf.add(tf.tensor1d([1, 2]), 3).arraySync().join(","));
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--quiet", script],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    equal(out.code, 0, stderr);
+    match(new TextDecoder().decode(out.stdout), /^cpu 4,5$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Rng: same seed gives the same stream; state round-trips", () => {
+  const a = new Rng(7), b = new Rng(7);
+  for (let i = 0; i < 10; i++) equal(a.nextUint32(), b.nextUint32());
+  const state = a.getState();
+  const expected = [a.uniform(), a.normal(), a.int(10)];
+  const c = new Rng(123);
+  c.setState(state);
+  equal(JSON.stringify([c.uniform(), c.normal(), c.int(10)]), JSON.stringify(expected));
+  const d = new Rng(8);
+  equal(d.nextUint32() === new Rng(7).nextUint32(), false);
+});
+
+Deno.test("Rng: shuffle is a seeded permutation", () => {
+  const s1 = new Rng(3).shuffle([...Array(20).keys()]);
+  const s2 = new Rng(3).shuffle([...Array(20).keys()]);
+  equal(s1.join(), s2.join());
+  equal([...s1].sort((x, y) => x - y).join(), [...Array(20).keys()].join());
+});
