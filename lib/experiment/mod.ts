@@ -1,0 +1,14 @@
+/**
+ * Experiments as code: the experiment type, composition ({@linkcode extend},
+ * {@linkcode without}), {@linkcode diff} by dot path, `--set` overrides, YAML,
+ * the config hash, loading experiment files, and run records.
+ *
+ * @module
+ */
+export * from "./types.ts";
+export * from "./validate.ts";
+export * from "./compose.ts";
+export * from "./diff.ts";
+export * from "./overrides.ts";
+export * from "./serialize.ts";
+export * from "./load.ts";

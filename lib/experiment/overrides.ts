@@ -1,0 +1,163 @@
+/**
+ * `--set key=value` overrides: dot paths into an experiment, parsed by the
+ * type of the field they set. An unknown key is refused, naming the nearest
+ * valid key.
+ *
+ * @module
+ */
+import { YAML } from "../deps.ts";
+import { clone } from "./compose.ts";
+import type { Experiment } from "./types.ts";
+import { EXPERIMENT_SCHEMA, type FieldSchema, validateExperiment } from "./validate.ts";
+
+/** A `--set` override that cannot be applied; the message is one line for the user. */
+export class OverrideError extends Error {
+  override name = "OverrideError";
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Every dot path in `value` (inner nodes and leaves), in document order. */
+export function dotPaths(value: unknown, prefix = ""): string[] {
+  const out: string[] = [];
+  const entries: [string, unknown][] = isPlainObject(value)
+    ? Object.entries(value)
+    : Array.isArray(value)
+    ? value.map((v, i) => [String(i), v])
+    : [];
+  for (const [key, sub] of entries) {
+    const at = prefix ? `${prefix}.${key}` : key;
+    out.push(at, ...dotPaths(sub, at));
+  }
+  return out;
+}
+
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = row[j]!;
+      row[j] = Math.min(up + 1, row[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return row[b.length]!;
+}
+
+/**
+ * The valid key closest to `key` (case-insensitive edit distance over whole
+ * dot paths; ties go to the earlier path).
+ *
+ * @example
+ * ```ts
+ * import { nearestKey } from "./overrides.ts";
+ * console.assert(nearestKey("trainer.batchsize", ["trainer.batchSize", "trainer.seed"]) === "trainer.batchSize");
+ * ```
+ */
+export function nearestKey(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = Infinity;
+  const k = key.toLowerCase();
+  for (const c of candidates) {
+    const score = levenshtein(k, c.toLowerCase());
+    if (score < bestScore) [best, bestScore] = [c, score];
+  }
+  return best;
+}
+
+function schemaAt(exp: Experiment, parts: string[]): FieldSchema {
+  let schema = EXPERIMENT_SCHEMA;
+  let value: unknown = exp;
+  for (const part of parts) {
+    value = (value as Record<string, unknown>)[part];
+    if (schema.type === "object") schema = schema.fields[part]!;
+    else if (schema.type === "record") schema = schema.values;
+    else if (schema.type === "array") schema = schema.items;
+    else if (schema.type === "tagged") {
+      const parent = schema;
+      schema = part === parent.tag ? { type: "string", values: Object.keys(parent.variants) } : {
+        type: "number",
+      };
+    }
+  }
+  return schema;
+}
+
+function parseValue(raw: string, schema: FieldSchema, key: string): unknown {
+  switch (schema.type) {
+    case "number": {
+      const n = Number(raw);
+      if (raw.trim() === "" || Number.isNaN(n)) {
+        throw new OverrideError(
+          `Cannot set '${key}': expected ${schema.int ? "an integer" : "a number"}, got '${raw}'`,
+        );
+      }
+      return n;
+    }
+    case "boolean":
+      if (raw !== "true" && raw !== "false") {
+        throw new OverrideError(`Cannot set '${key}': expected true or false, got '${raw}'`);
+      }
+      return raw === "true";
+    case "string":
+      return schema.nullable && raw === "null" ? null : raw;
+    default:
+      try {
+        return YAML.parse(raw);
+      } catch (e) {
+        throw new OverrideError(
+          `Cannot set '${key}': the value is not valid YAML (${
+            (e as Error).message.split("\n")[0]
+          })`,
+        );
+      }
+  }
+}
+
+/**
+ * Apply `key=value` assignments to a copy of `exp` and validate the result.
+ * The key is a dot path that must already exist; the value is parsed by the
+ * field's type (numbers, `true`/`false`, strings, `null` where allowed, YAML
+ * for arrays and objects).
+ *
+ * @example Small shapes for a quick run
+ * ```ts
+ * import { applyOverrides } from "./overrides.ts";
+ * import base from "../../experiments/47c97768.ts";
+ * const small = applyOverrides(base, ["trainer.batchSize=1", "model.generator.channels=[4, 8, 8, 8]"]);
+ * console.assert(small.trainer.batchSize === 1);
+ * ```
+ */
+export function applyOverrides(exp: Experiment, assignments: readonly string[]): Experiment {
+  let out = clone(exp);
+  for (const assignment of assignments) {
+    const eq = assignment.indexOf("=");
+    if (eq <= 0) {
+      throw new OverrideError(`Cannot apply --set '${assignment}': expected key=value`);
+    }
+    const key = assignment.slice(0, eq).trim();
+    const raw = assignment.slice(eq + 1).trim();
+    const valid = dotPaths(out);
+    if (!valid.includes(key)) {
+      const near = nearestKey(key, valid);
+      throw new OverrideError(
+        `Cannot set '${key}': unknown key${near ? `; the nearest valid key is '${near}'` : ""}`,
+      );
+    }
+    const parts = key.split(".");
+    const value = parseValue(raw, schemaAt(out, parts), key);
+    let parent = out as unknown as Record<string, unknown>;
+    for (const part of parts.slice(0, -1)) parent = parent[part] as Record<string, unknown>;
+    parent[parts.at(-1)!] = value;
+    try {
+      out = validateExperiment(out);
+    } catch (e) {
+      throw new OverrideError(`Cannot set '${key}' to '${raw}': ${(e as Error).message}`);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,143 @@
+/**
+ * The experiment type: everything a run needs, as plain, YAML-serializable data.
+ *
+ * An experiment file (`experiments/<id>.ts`) default-exports one
+ * {@linkcode Experiment}. Functions are never stored in it: loss terms,
+ * optimizers and schedules are named, and the trainer looks the names up in
+ * the primitives of `lib/loss`, `lib/train` and `lib/schedule`. That keeps an
+ * experiment diffable, hashable and savable beside its checkpoints.
+ *
+ * @module
+ */
+
+/** Descriptive fields of an experiment; they never change what a run computes. */
+export interface ExperimentMeta {
+  /** Short id, e.g. `9ada9179`; names the run directory `runs/<id>/…`. */
+  id: string;
+  /** One-line title for the run record. */
+  title: string;
+  /** Id of the experiment this one was derived from, or `null` for a root experiment. */
+  base: string | null;
+  /** Free text: why the experiment exists; it opens the run record. */
+  note: string;
+  /** Tags copied into the run record's front matter. */
+  tags: string[];
+}
+
+/** Spectrogram features. */
+export interface FeatureSpec {
+  /** Sample rate in Hz that audio is resampled to. */
+  sampleRate: number;
+  /** STFT hop in samples. */
+  hop: number;
+  /** Frequency bins kept per frame (frame length is twice this; Nyquist dropped). */
+  bins: number;
+  /** Frames per training segment. */
+  frames: number;
+}
+
+/** Where the training data comes from. */
+export interface DataSpec {
+  /**
+   * A dataset path (manifest YAML/CSV or a VCTK-style folder), or `null` for
+   * the built-in corpus.
+   */
+  dataset: string | null;
+  /** The spectrogram features. */
+  features: FeatureSpec;
+}
+
+/** The generator's architecture (the seed's table, parametrized). */
+export interface GeneratorSpec {
+  /** Channels of the four down-sampling convs (k7 s1, then three k4 s2). */
+  channels: number[];
+  /** Residual blocks in the bottleneck. */
+  resBlocks: number;
+}
+
+/** The discriminator's architecture (DESIGN §2). */
+export interface DiscriminatorSpec {
+  /** Channels of the k4 s2 convs. */
+  channels: number[];
+  /** 1-based index of the conv whose output is used for feature matching. */
+  featureLayer: number;
+  /** Negative slope of the LeakyReLU. */
+  leak: number;
+}
+
+/** One weighted loss term; the term's name is its key in {@linkcode LossSpec}. */
+export interface TermSpec {
+  /** The factor the term is multiplied by before summing. */
+  weight: number;
+}
+
+/** The loss wiring: named, weighted terms for each side. */
+export interface LossSpec {
+  /** Adversarial objective shared by both sides. */
+  adversarial: "wgan" | "lsgan" | "bce";
+  /** Terms of the critic (discriminator) loss, by name. */
+  critic: Record<string, TermSpec>;
+  /** Terms of the generator loss, by name. */
+  generator: Record<string, TermSpec>;
+}
+
+/** An optimizer and its learning-rate schedule. */
+export interface OptimizerSpec {
+  /** Optimizer kind. */
+  kind: "rmsprop" | "adam";
+  /** Initial learning rate. */
+  lr: number;
+  /** RMSprop's decay of the squared-gradient average; Adam's beta2. */
+  alpha: number;
+  /** Adam's beta1 (unused by RMSprop). */
+  beta1: number;
+  /** Added outside the square root. */
+  eps: number;
+  /** Learning-rate schedule over epochs. */
+  schedule: ScheduleSpec;
+}
+
+/** A learning-rate schedule over epochs. */
+export type ScheduleSpec =
+  | { kind: "constant" }
+  | { kind: "step"; every: number; factor: number }
+  | { kind: "linear"; start: number; end: number; final: number };
+
+/** Trainer settings. */
+export interface TrainerSpec {
+  /** Minibatch size. */
+  batchSize: number;
+  /** Epochs to train. */
+  epochs: number;
+  /** Iterations per epoch; `0` means one pass over the dataset's pairs. */
+  itersPerEpoch: number;
+  /** Critic updates per generator update. */
+  nCritic: number;
+  /** Seed of every random draw (weights, data order, penalty interpolation). */
+  seed: number;
+  /** Minutes between periodic checkpoints. */
+  checkpointMinutes: number;
+  /** Iterations between sample spectrograms; `0` disables them. */
+  sampleEvery: number;
+}
+
+/** A complete experiment. */
+export interface Experiment {
+  /** Descriptive fields (ignored by {@linkcode diff} and the config hash). */
+  meta: ExperimentMeta;
+  /** Training data. */
+  data: DataSpec;
+  /** Model architectures. */
+  model: { generator: GeneratorSpec; discriminator: DiscriminatorSpec };
+  /** Loss terms and weights. */
+  losses: LossSpec;
+  /** Optimizers with their schedules. */
+  optimizers: { generator: OptimizerSpec; discriminator: OptimizerSpec };
+  /** Trainer settings. */
+  trainer: TrainerSpec;
+}
+
+/** A recursive partial, used for {@linkcode extend}'s changes. */
+export type DeepPartial<T> = T extends (infer U)[] ? U[]
+  : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> }
+  : T;

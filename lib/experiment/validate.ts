@@ -1,0 +1,240 @@
+/**
+ * Checking that a value is a well-formed {@linkcode Experiment}, field by
+ * field, with errors that name the dot path.
+ *
+ * @module
+ */
+import type { Experiment } from "./types.ts";
+
+/** A field's kind, as the validator and `--set` understand it. */
+export type FieldSchema =
+  | { type: "number"; min?: number; int?: boolean; positive?: boolean }
+  | { type: "string"; nullable?: boolean; values?: readonly string[] }
+  | { type: "boolean" }
+  | { type: "array"; items: FieldSchema; minLength?: number }
+  | { type: "object"; fields: Record<string, FieldSchema> }
+  | { type: "record"; values: FieldSchema }
+  | { type: "tagged"; tag: string; variants: Record<string, Record<string, FieldSchema>> };
+
+const num = (extra: { min?: number; int?: boolean; positive?: boolean } = {}): FieldSchema => ({
+  type: "number",
+  ...extra,
+});
+const int = (min: number): FieldSchema => ({ type: "number", int: true, min });
+const str: FieldSchema = { type: "string" };
+
+const optimizer: FieldSchema = {
+  type: "object",
+  fields: {
+    kind: { type: "string", values: ["rmsprop", "adam"] },
+    lr: num({ positive: true }),
+    alpha: num({ min: 0 }),
+    beta1: num({ min: 0 }),
+    eps: num({ min: 0 }),
+    schedule: {
+      type: "tagged",
+      tag: "kind",
+      variants: {
+        constant: {},
+        step: { every: int(1), factor: num({ positive: true }) },
+        linear: { start: int(0), end: int(0), final: num({ min: 0 }) },
+      },
+    },
+  },
+};
+
+const term: FieldSchema = { type: "object", fields: { weight: num() } };
+
+/** The schema of {@linkcode Experiment}. */
+export const EXPERIMENT_SCHEMA: FieldSchema = {
+  type: "object",
+  fields: {
+    meta: {
+      type: "object",
+      fields: {
+        id: str,
+        title: str,
+        base: { type: "string", nullable: true },
+        note: str,
+        tags: { type: "array", items: str },
+      },
+    },
+    data: {
+      type: "object",
+      fields: {
+        dataset: { type: "string", nullable: true },
+        features: {
+          type: "object",
+          fields: { sampleRate: int(1), hop: int(1), bins: int(1), frames: int(1) },
+        },
+      },
+    },
+    model: {
+      type: "object",
+      fields: {
+        generator: {
+          type: "object",
+          fields: { channels: { type: "array", items: int(1), minLength: 4 }, resBlocks: int(0) },
+        },
+        discriminator: {
+          type: "object",
+          fields: {
+            channels: { type: "array", items: int(1), minLength: 1 },
+            featureLayer: int(1),
+            leak: num({ min: 0 }),
+          },
+        },
+      },
+    },
+    losses: {
+      type: "object",
+      fields: {
+        adversarial: { type: "string", values: ["wgan", "lsgan", "bce"] },
+        critic: { type: "record", values: term },
+        generator: { type: "record", values: term },
+      },
+    },
+    optimizers: { type: "object", fields: { generator: optimizer, discriminator: optimizer } },
+    trainer: {
+      type: "object",
+      fields: {
+        batchSize: int(1),
+        epochs: int(1),
+        itersPerEpoch: int(0),
+        nCritic: int(1),
+        seed: int(0),
+        checkpointMinutes: num({ positive: true }),
+        sampleEvery: int(0),
+      },
+    },
+  },
+};
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+/** Check `value` against `schema`; throws a TypeError or RangeError naming `path`. */
+export function checkField(value: unknown, schema: FieldSchema, path: string): void {
+  const where = path || "experiment";
+  const wrongKind = (expected: string) =>
+    new TypeError(
+      `Invalid experiment field '${where}': expected ${expected}, got ${kindOf(value)} ${
+        JSON.stringify(value)
+      }`,
+    );
+  switch (schema.type) {
+    case "number": {
+      if (typeof value !== "number") throw wrongKind(schema.int ? "an integer" : "a number");
+      if (!Number.isFinite(value)) {
+        throw new RangeError(`Invalid experiment field '${where}': ${value} is not finite`);
+      }
+      if (schema.int && !Number.isInteger(value)) throw wrongKind("an integer");
+      if (schema.min !== undefined && value < schema.min) {
+        throw new RangeError(
+          `Invalid experiment field '${where}': ${value} is below ${schema.min}`,
+        );
+      }
+      if (schema.positive && value <= 0) {
+        throw new RangeError(`Invalid experiment field '${where}': ${value} is not positive`);
+      }
+      return;
+    }
+    case "string": {
+      if (value === null && schema.nullable) return;
+      if (typeof value !== "string") {
+        throw wrongKind(schema.nullable ? "a string or null" : "a string");
+      }
+      if (schema.values && !schema.values.includes(value)) {
+        throw new RangeError(
+          `Invalid experiment field '${where}': '${value}' is not one of ${
+            schema.values.join(", ")
+          }`,
+        );
+      }
+      return;
+    }
+    case "boolean":
+      if (typeof value !== "boolean") throw wrongKind("a boolean");
+      return;
+    case "array": {
+      if (!Array.isArray(value)) throw wrongKind("an array");
+      if (schema.minLength !== undefined && value.length < schema.minLength) {
+        throw new RangeError(
+          `Invalid experiment field '${where}': expected at least ${schema.minLength} items, got ${value.length}`,
+        );
+      }
+      value.forEach((item, i) => checkField(item, schema.items, `${path}.${i}`));
+      return;
+    }
+    case "object":
+    case "tagged": {
+      if (kindOf(value) !== "object") throw wrongKind("an object");
+      const record = value as Record<string, unknown>;
+      let fields: Record<string, FieldSchema>;
+      if (schema.type === "tagged") {
+        const tag = record[schema.tag];
+        const names = Object.keys(schema.variants);
+        const variant = typeof tag === "string" ? schema.variants[tag] : undefined;
+        if (!variant) {
+          throw new RangeError(
+            `Invalid experiment field '${path}.${schema.tag}': expected one of ${
+              names.join(", ")
+            }, got ${JSON.stringify(tag)}`,
+          );
+        }
+        fields = { [schema.tag]: str, ...variant };
+      } else {
+        fields = schema.fields;
+      }
+      for (const key of Object.keys(record)) {
+        if (!Object.hasOwn(fields, key)) {
+          throw new TypeError(
+            `Invalid experiment field '${
+              path ? `${path}.` : ""
+            }${key}': unknown key, expected one of ${Object.keys(fields).join(", ")}`,
+          );
+        }
+      }
+      for (const [key, sub] of Object.entries(fields)) {
+        const at = path ? `${path}.${key}` : key;
+        if (!Object.hasOwn(record, key)) {
+          throw new TypeError(`Invalid experiment field '${at}': missing`);
+        }
+        checkField(record[key], sub, at);
+      }
+      return;
+    }
+    case "record": {
+      if (kindOf(value) !== "object") throw wrongKind("an object");
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        checkField(item, schema.values, path ? `${path}.${key}` : key);
+      }
+      return;
+    }
+  }
+}
+
+/**
+ * Check that `value` is a complete, well-formed experiment and return it typed.
+ *
+ * @example
+ * ```ts
+ * import { validateExperiment } from "./validate.ts";
+ * import base from "../../experiments/47c97768.ts";
+ * validateExperiment(structuredClone(base));
+ * ```
+ */
+export function validateExperiment(value: unknown): Experiment {
+  checkField(value, EXPERIMENT_SCHEMA, "");
+  const exp = value as Experiment;
+  const d = exp.model.discriminator;
+  if (d.featureLayer > d.channels.length) {
+    throw new RangeError(
+      `Invalid experiment field 'model.discriminator.featureLayer': ${d.featureLayer} exceeds the ${d.channels.length} convs`,
+    );
+  }
+  return exp;
+}

@@ -1,0 +1,98 @@
+/**
+ * `metrics.jsonl`: one JSON line per training iteration with every loss term,
+ * the learning rates and the time.
+ *
+ * @module
+ */
+
+/** One line of `metrics.jsonl`. */
+export interface MetricsRecord {
+  /** Iteration number, 1-based. */
+  iteration: number;
+  /** Epoch number, 1-based. */
+  epoch: number;
+  /** Loss terms by name, e.g. `D.adversarial`, `G.reconstruction` (weighted values). */
+  terms: Record<string, number>;
+  /** Learning rates by optimizer (`generator`, `discriminator`). */
+  lr: Record<string, number>;
+  /** Seconds this iteration took. */
+  seconds: number;
+  /** Seconds of training since the run began (across resumes). */
+  elapsed: number;
+  /** Wall-clock time the iteration ended, ISO 8601. */
+  time: string;
+}
+
+/**
+ * Appends records to a `metrics.jsonl` file, one line each, flushed per line
+ * so that a killed run keeps every finished iteration.
+ *
+ * @example
+ * ```ts
+ * import { MetricsWriter, readMetrics } from "./metrics.ts";
+ * const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+ * const w = new MetricsWriter(path);
+ * w.append({ iteration: 1, epoch: 1, terms: { "G.adversarial": 0.5 }, lr: { generator: 1e-5 }, seconds: 1, elapsed: 1, time: new Date().toISOString() });
+ * w.close();
+ * console.assert((await readMetrics(path)).length === 1);
+ * ```
+ */
+export class MetricsWriter {
+  #file: Deno.FsFile;
+  #encoder = new TextEncoder();
+
+  /** Open `path` for appending (created if missing). */
+  constructor(path: string) {
+    this.#file = Deno.openSync(path, { append: true, create: true });
+  }
+
+  /** Append one record as a line. */
+  append(record: MetricsRecord): void {
+    const bytes = this.#encoder.encode(JSON.stringify(record) + "\n");
+    let written = 0;
+    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+  }
+
+  /** Close the file. */
+  close(): void {
+    this.#file.close();
+  }
+}
+
+/**
+ * Read every record of a `metrics.jsonl`. A last line cut short by a crash is
+ * ignored; any other malformed line is an error naming its line number.
+ */
+export async function readMetrics(path: string): Promise<MetricsRecord[]> {
+  const text = await Deno.readTextFile(path);
+  const lines = text.split("\n");
+  const out: MetricsRecord[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as MetricsRecord);
+    } catch {
+      if (i === lines.length - 1) break;
+      throw new SyntaxError(`Cannot read metrics '${path}': line ${i + 1} is not valid JSON`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Keep only records up to `iteration` (inclusive), rewriting the file. A
+ * resumed run calls it so that iterations after the checkpoint, which it
+ * recomputes, are not listed twice.
+ */
+export async function truncateMetrics(path: string, iteration: number): Promise<void> {
+  let records: MetricsRecord[];
+  try {
+    records = await readMetrics(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  const kept = records.filter((r) => r.iteration <= iteration);
+  await Deno.writeTextFile(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+}

@@ -1,0 +1,185 @@
+/**
+ * A one-line progress display for training: epoch, iteration, each loss
+ * term, iterations per second and the estimated time left.
+ *
+ * On a terminal the line is redrawn in place; otherwise (a log file, CI) a
+ * full line is printed at most every `intervalMs`, and always for the first
+ * iteration, so progress shows as soon as the first iteration ends.
+ *
+ * @module
+ */
+
+/** What the progress line shows for one iteration. */
+export interface ProgressState {
+  /** Iterations done so far (1-based after the first). */
+  iteration: number;
+  /** The current epoch (1-based). */
+  epoch: number;
+  /** Loss terms by name (e.g. `D.gradientPenalty`, `G.reconstruction`). */
+  terms: Record<string, number>;
+}
+
+/** Options for {@linkcode ProgressBar}. */
+export interface ProgressOptions {
+  /** Total iterations of the run (the budget); used for the bar and the ETA. */
+  totalIterations: number;
+  /** Total epochs of the run. */
+  totalEpochs: number;
+  /**
+   * Where text goes.
+   * @default {writes to stderr}
+   */
+  write?: (text: string) => void;
+  /**
+   * Redraw one line in place (a terminal) instead of printing lines.
+   * @default {Deno.stderr.isTerminal()}
+   */
+  inPlace?: boolean;
+  /**
+   * Minimum milliseconds between printed lines when not redrawing in place.
+   * @default {10000}
+   */
+  intervalMs?: number;
+  /**
+   * The clock, in milliseconds.
+   * @default {performance.now}
+   */
+  now?: () => number;
+}
+
+/**
+ * A duration as `45s`, `12m05s`, `3h07m` or `2d04h`.
+ *
+ * @example
+ * ```ts
+ * import { formatDuration } from "./progress.ts";
+ * console.assert(formatDuration(3725) === "1h02m");
+ * ```
+ */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return "?";
+  const s = Math.round(seconds);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${pad(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h${pad(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
+}
+
+/** A loss value in 4 significant digits, exponent form when tiny or huge. */
+function formatValue(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(2) : v.toPrecision(4);
+}
+
+/**
+ * Render one progress line.
+ *
+ * @example
+ * ```ts
+ * import { formatProgress } from "./progress.ts";
+ * const line = formatProgress({ iteration: 5, epoch: 1, terms: { "G.adversarial": -0.5 } }, {
+ *   totalIterations: 10, totalEpochs: 2, rate: 0.5,
+ * });
+ * console.assert(line.includes("it 5/10") && line.includes("ETA 10s"));
+ * ```
+ */
+export function formatProgress(
+  state: ProgressState,
+  info: { totalIterations: number; totalEpochs: number; rate: number },
+): string {
+  const { totalIterations: total, rate } = info;
+  const frac = total > 0 ? Math.min(1, state.iteration / total) : 0;
+  const width = 20;
+  const filled = Math.round(frac * width);
+  const bar = "█".repeat(filled) + "░".repeat(width - filled);
+  const terms = Object.entries(state.terms).map(([k, v]) => `${k} ${formatValue(v)}`).join(" ");
+  const eta = rate > 0 ? formatDuration((total - state.iteration) / rate) : "?";
+  const speed = rate >= 1 || rate === 0 ? rate.toFixed(2) : rate.toPrecision(2);
+  return `epoch ${state.epoch}/${info.totalEpochs} ${bar} it ${state.iteration}/${total}` +
+    (terms ? ` | ${terms}` : "") + ` | ${speed} it/s | ETA ${eta}`;
+}
+
+/**
+ * The training progress display.
+ *
+ * @example
+ * ```ts
+ * import { ProgressBar } from "./progress.ts";
+ * const lines: string[] = [];
+ * const bar = new ProgressBar({ totalIterations: 3, totalEpochs: 1, inPlace: false, write: (t) => lines.push(t) });
+ * bar.update({ iteration: 1, epoch: 1, terms: { "G.adversarial": 0.1 } });
+ * bar.done();
+ * console.assert(lines.length >= 1);
+ * ```
+ */
+export class ProgressBar {
+  #options: Required<ProgressOptions>;
+  #start: number | null = null;
+  #startIteration = 0;
+  #lastPrint = -Infinity;
+  #last: ProgressState | null = null;
+  #printedSinceLast = true;
+
+  /** Create a display; nothing is written until the first {@linkcode ProgressBar.update}. */
+  constructor(options: ProgressOptions) {
+    this.#options = {
+      write: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
+      inPlace: Deno.stderr.isTerminal(),
+      intervalMs: 10000,
+      now: () => performance.now(),
+      ...options,
+    };
+  }
+
+  /** Mark where timing starts (the iteration count before the first update). */
+  start(iteration: number): void {
+    this.#start = this.#options.now();
+    this.#startIteration = iteration;
+  }
+
+  /** Iterations per second since {@linkcode ProgressBar.start}. */
+  get rate(): number {
+    if (this.#start === null || this.#last === null) return 0;
+    const seconds = (this.#options.now() - this.#start) / 1000;
+    const done = this.#last.iteration - this.#startIteration;
+    return seconds > 0 ? done / seconds : 0;
+  }
+
+  /** Show the state after an iteration. */
+  update(state: ProgressState): void {
+    if (this.#start === null) this.start(state.iteration - 1);
+    this.#last = state;
+    const now = this.#options.now();
+    const line = formatProgress(state, { ...this.#options, rate: this.rate });
+    if (this.#options.inPlace) {
+      this.#options.write(`\r\x1b[2K${line}`);
+      this.#printedSinceLast = true;
+    } else if (now - this.#lastPrint >= this.#options.intervalMs) {
+      this.#options.write(`${line}\n`);
+      this.#lastPrint = now;
+      this.#printedSinceLast = true;
+    } else {
+      this.#printedSinceLast = false;
+    }
+  }
+
+  /** Print a message on its own line without losing the progress line. */
+  message(text: string): void {
+    if (this.#options.inPlace && this.#last) this.#options.write(`\r\x1b[2K${text}\n`);
+    else this.#options.write(`${text}\n`);
+    if (this.#options.inPlace && this.#last) {
+      this.#options.write(formatProgress(this.#last, { ...this.#options, rate: this.rate }));
+    }
+  }
+
+  /** Finish: print the last state if it was not shown, and end the line. */
+  done(): void {
+    if (!this.#last) return;
+    if (this.#options.inPlace) this.#options.write("\n");
+    else if (!this.#printedSinceLast) {
+      this.#options.write(`${formatProgress(this.#last, { ...this.#options, rate: this.rate })}\n`);
+    }
+  }
+}
