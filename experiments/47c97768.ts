@@ -28,7 +28,15 @@ const experiment: Experiment = {
   data: {
     // null: the built-in corpus. The seed's spectrograms are 256 bins × 256 frames at 16 kHz.
     dataset: null,
-    features: { sampleRate: 16000, hop: 128, bins: 256, frames: 256 },
+    features: {
+      sampleRate: 16000,
+      hop: 128,
+      bins: 256,
+      segmentFrames: 256,
+      minDb: -90,
+      maxDb: 10,
+      resampleQuality: "medium",
+    },
   },
   model: {
     generator: { channels: [32, 64, 128, 256], resBlocks: 6 },

@@ -21,7 +21,10 @@ function merge(target: Record<string, unknown>, changes: Record<string, unknown>
     if (change === undefined) continue;
     const at = path ? `${path}.${key}` : key;
     const current = target[key];
-    if (isPlainObject(current) && isPlainObject(change)) {
+    // A tagged union whose tag changes (a schedule's `kind`) is replaced, not merged.
+    const retagged = isPlainObject(current) && isPlainObject(change) && "kind" in change &&
+      change.kind !== current.kind;
+    if (isPlainObject(current) && isPlainObject(change) && !retagged) {
       merge(current, change, at);
     } else {
       target[key] = clone(change);
@@ -31,7 +34,7 @@ function merge(target: Record<string, unknown>, changes: Record<string, unknown>
 
 /**
  * Derive an experiment from `base`: objects are merged key by key, arrays and
- * values are replaced. Unless `changes.meta.base` is given, the result's
+ * values are replaced, and so is an object whose `kind` changes (a schedule). Unless `changes.meta.base` is given, the result's
  * `meta.base` is `base.meta.id`. The result is validated.
  *
  * Loss terms are records, so `extend` can add a term or change a weight;

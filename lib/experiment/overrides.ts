@@ -49,8 +49,9 @@ function levenshtein(a: string, b: string): number {
 }
 
 /**
- * The valid key closest to `key` (case-insensitive edit distance over whole
- * dot paths; ties go to the earlier path).
+ * The valid key closest to `key`: the smallest case-insensitive edit distance
+ * over the whole dot path plus that over the last segment (so a right field
+ * name under a mistyped parent is preferred); ties go to the earlier path.
  *
  * @example
  * ```ts
@@ -63,7 +64,8 @@ export function nearestKey(key: string, candidates: readonly string[]): string |
   let bestScore = Infinity;
   const k = key.toLowerCase();
   for (const c of candidates) {
-    const score = levenshtein(k, c.toLowerCase());
+    const lc = c.toLowerCase();
+    const score = levenshtein(k, lc) + levenshtein(k.split(".").at(-1)!, lc.split(".").at(-1)!);
     if (score < bestScore) [best, bestScore] = [c, score];
   }
   return best;

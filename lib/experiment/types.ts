@@ -24,7 +24,7 @@ export interface ExperimentMeta {
   tags: string[];
 }
 
-/** Spectrogram features. */
+/** Spectrogram features (the fields of `lib/data`'s `FeatureConfig`). */
 export interface FeatureSpec {
   /** Sample rate in Hz that audio is resampled to. */
   sampleRate: number;
@@ -33,7 +33,13 @@ export interface FeatureSpec {
   /** Frequency bins kept per frame (frame length is twice this; Nyquist dropped). */
   bins: number;
   /** Frames per training segment. */
-  frames: number;
+  segmentFrames: number;
+  /** Level mapped to 0, in dB relative to a full-scale sine. */
+  minDb: number;
+  /** Level mapped to 1, in dB relative to a full-scale sine. */
+  maxDb: number;
+  /** The resampler used to reach `sampleRate`. */
+  resampleQuality: "best" | "medium" | "fastest";
 }
 
 /** Where the training data comes from. */

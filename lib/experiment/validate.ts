@@ -65,7 +65,15 @@ export const EXPERIMENT_SCHEMA: FieldSchema = {
         dataset: { type: "string", nullable: true },
         features: {
           type: "object",
-          fields: { sampleRate: int(1), hop: int(1), bins: int(1), frames: int(1) },
+          fields: {
+            sampleRate: int(1),
+            hop: int(1),
+            bins: int(1),
+            segmentFrames: int(1),
+            minDb: num(),
+            maxDb: num(),
+            resampleQuality: { type: "string", values: ["best", "medium", "fastest"] },
+          },
         },
       },
     },

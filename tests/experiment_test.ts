@@ -1,0 +1,269 @@
+import { deepEqual, equal, match, notEqual, ok, rejects, throws } from "node:assert/strict";
+import {
+  applyOverrides,
+  configHash,
+  diff,
+  experimentFromYaml,
+  experimentToYaml,
+  extend,
+  formatDiff,
+  loadExperiment,
+  nearestKey,
+  OverrideError,
+  validateExperiment,
+  without,
+} from "../lib/experiment/mod.ts";
+import { CheckpointError, readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint.ts";
+import { MetricsWriter, readMetrics, truncateMetrics } from "../lib/train/metrics.ts";
+import { formatDuration, formatProgress, ProgressBar } from "../lib/train/progress.ts";
+import base from "../experiments/47c97768.ts";
+
+Deno.test("extend merges objects, replaces arrays, records the base and validates", () => {
+  const e = extend(base, {
+    meta: { id: "x1" },
+    model: { generator: { channels: [8, 8, 8, 8] } },
+    losses: { generator: { reconstruction: { weight: 20 } } },
+  });
+  equal(e.meta.base, "47c97768");
+  deepEqual(e.model.generator.channels, [8, 8, 8, 8]);
+  equal(e.model.generator.resBlocks, 6);
+  equal(e.losses.generator.reconstruction!.weight, 20);
+  equal(e.losses.generator.identity!.weight, 5);
+  // The base is untouched.
+  deepEqual(base.model.generator.channels, [32, 64, 128, 256]);
+  throws(
+    () => extend(base, { trainer: { batchSize: 0 } }),
+    /Invalid experiment field 'trainer.batchSize': 0 is below 1/,
+  );
+});
+
+Deno.test("without removes exactly one term and refuses an unknown one", () => {
+  const e = without(base, "identity");
+  deepEqual(Object.keys(e.losses.generator), [
+    "adversarial",
+    "classification",
+    "reconstruction",
+    "featureMatching",
+  ]);
+  equal(Object.keys(base.losses.generator).length, 5);
+  const c = without(base, "gradientPenalty");
+  ok(!("gradientPenalty" in c.losses.critic));
+  throws(
+    () => without(base, "idnetity"),
+    /Cannot remove loss term 'idnetity'.*generator\.identity/,
+  );
+});
+
+Deno.test("diff lists every difference by dot path; meta only on request", () => {
+  const b = extend(base, {
+    meta: { id: "y" },
+    trainer: { seed: 3 },
+    model: { discriminator: { channels: [32, 64, 128, 256] } },
+    optimizers: { generator: { schedule: { kind: "constant" } } },
+  });
+  const paths = diff(base, b).map((d) => d.path);
+  deepEqual(paths, [
+    "model.discriminator.channels",
+    "optimizers.generator.schedule.every",
+    "optimizers.generator.schedule.factor",
+    "optimizers.generator.schedule.kind",
+    "trainer.seed",
+  ]);
+  deepEqual(diff(base, base), []);
+  deepEqual(
+    diff(base, b, { includeMeta: true }).filter((d) => d.path.startsWith("meta.")).map((d) =>
+      d.path
+    ),
+    [
+      "meta.base",
+      "meta.id",
+    ],
+  );
+  equal(formatDiff(diff(base, b)).split("\n")[4], "trainer.seed: 0 -> 3");
+  equal(formatDiff([]), "no differences");
+});
+
+Deno.test("--set parses by field type and refuses unknown keys naming the nearest", () => {
+  const e = applyOverrides(base, [
+    "trainer.batchSize=4",
+    "optimizers.generator.lr=2e-4",
+    "data.dataset=corpus/manifest.yaml",
+    "model.generator.channels=[4, 8, 8, 16]",
+    "losses.generator.identity.weight=0",
+    "losses.adversarial=lsgan",
+  ]);
+  equal(e.trainer.batchSize, 4);
+  equal(e.optimizers.generator.lr, 2e-4);
+  equal(e.data.dataset, "corpus/manifest.yaml");
+  deepEqual(e.model.generator.channels, [4, 8, 8, 16]);
+  equal(e.losses.generator.identity!.weight, 0);
+  equal(applyOverrides(e, ["data.dataset=null"]).data.dataset, null);
+  throws(
+    () => applyOverrides(base, ["trainer.batchsize=4"]),
+    (err: Error) =>
+      err instanceof OverrideError &&
+      err.message ===
+        "Cannot set 'trainer.batchsize': unknown key; the nearest valid key is 'trainer.batchSize'",
+  );
+  throws(
+    () => applyOverrides(base, ["losses.generator.identiy.weight=1"]),
+    /nearest valid key is 'losses.generator.identity.weight'/,
+  );
+  throws(() => applyOverrides(base, ["trainer.nCritic=five"]), /expected an integer, got 'five'/);
+  throws(() => applyOverrides(base, ["trainer.nCritic=2.5"]), /expected an integer/);
+  throws(() => applyOverrides(base, ["losses.adversarial=hinge"]), /'hinge' is not one of wgan/);
+  throws(
+    () => applyOverrides(base, ["model.generator.channels=[1, 2, 3, x]"]),
+    /expected an integer/,
+  );
+  throws(() => applyOverrides(base, ["trainer.seed"]), /expected key=value/);
+  equal(
+    nearestKey("opt.gen.lr", ["optimizers.generator.lr", "trainer.seed"]),
+    "optimizers.generator.lr",
+  );
+});
+
+Deno.test("validation names the path of a wrong, missing or unknown field", () => {
+  const bad = structuredClone(base) as unknown as Record<string, Record<string, unknown>>;
+  bad.trainer!.extra = 1;
+  throws(() => validateExperiment(bad), /'trainer.extra': unknown key/);
+  const missing = structuredClone(base) as unknown as Record<string, Record<string, unknown>>;
+  delete missing.trainer!.seed;
+  throws(() => validateExperiment(missing), /'trainer.seed': missing/);
+  const wrong = structuredClone(base) as unknown as {
+    losses: { generator: Record<string, unknown> };
+  };
+  wrong.losses.generator.identity = { weight: "5" };
+  throws(() => validateExperiment(wrong), TypeError);
+});
+
+Deno.test("YAML round-trips; the config hash ignores meta and key order", () => {
+  const text = experimentToYaml(base);
+  match(text, /^ {4}identity:\n {6}weight: 5$/m);
+  deepEqual(experimentFromYaml(text), base);
+  throws(() => experimentFromYaml("trainer: [1"), /Cannot parse experiment YAML/);
+  const renamed = extend(base, { meta: { id: "other", title: "t" } });
+  equal(configHash(renamed), configHash(base));
+  const reordered = { ...base, trainer: { ...base.trainer }, losses: base.losses };
+  equal(configHash(reordered), configHash(base));
+  notEqual(configHash(applyOverrides(base, ["trainer.seed=1"])), configHash(base));
+});
+
+Deno.test("loadExperiment validates and reports missing files in one line", async () => {
+  const e = await loadExperiment(new URL("../experiments/9ada9179.ts", import.meta.url).pathname);
+  equal(e.meta.id, "9ada9179");
+  await rejects(
+    loadExperiment("no/such/experiment.ts"),
+    /Cannot load experiment 'no\/such\/experiment.ts': file not found/,
+  );
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/bad.ts`, "export default { meta: {} };\n");
+    await rejects(loadExperiment(`${dir}/bad.ts`), /Cannot load experiment .*'meta.id': missing/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("checkpoints round-trip, replace atomically and reject corrupt files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ckpt.vxck`;
+    const w = new Float32Array([1.5, -2, 3e-8, Math.PI]);
+    await writeCheckpoint(path, {
+      state: { iteration: 7, rng: [1, 2, 3, 4] },
+      tensors: {
+        "G/w": { dtype: "float32", shape: [2, 2], data: w },
+        "n": { dtype: "int32", shape: [3], data: new Int32Array([5, -6, 7]) },
+      },
+    });
+    const back = await readCheckpoint(path);
+    deepEqual(back.state, { iteration: 7, rng: [1, 2, 3, 4] });
+    deepEqual([...back.tensors["G/w"]!.data], [...w]);
+    deepEqual(back.tensors["G/w"]!.shape, [2, 2]);
+    deepEqual([...back.tensors.n!.data], [5, -6, 7]);
+    // A second write replaces the file and leaves no temp file behind.
+    await writeCheckpoint(path, { state: { iteration: 8 }, tensors: {} });
+    equal((await readCheckpoint(path)).state.iteration, 8);
+    deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["ckpt.vxck"]);
+    // A stale temp file from a killed write does not affect the checkpoint.
+    await Deno.writeFile(`${path}.tmp`, new Uint8Array([1, 2, 3]));
+    equal((await readCheckpoint(path)).state.iteration, 8);
+    await Deno.writeFile(`${dir}/junk`, new Uint8Array(20));
+    await rejects(
+      readCheckpoint(`${dir}/junk`),
+      (e: Error) => e instanceof CheckpointError && /not a voxlab checkpoint/.test(e.message),
+    );
+    const bytes = await Deno.readFile(path);
+    await writeCheckpoint(path, {
+      state: {},
+      tensors: { w: { dtype: "float32", shape: [4], data: w } },
+    });
+    const full = await Deno.readFile(path);
+    await Deno.writeFile(`${dir}/cut`, full.subarray(0, full.length - 4));
+    await rejects(readCheckpoint(`${dir}/cut`), /truncated/);
+    ok(bytes.length > 0);
+    await rejects(readCheckpoint(`${dir}/none`), /file not found/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("metrics.jsonl appends lines, tolerates a cut last line and truncates for resume", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    const w = new MetricsWriter(path);
+    for (let i = 1; i <= 3; i++) {
+      w.append({
+        iteration: i,
+        epoch: 1,
+        terms: { a: i },
+        lr: { g: 1 },
+        seconds: 1,
+        elapsed: i,
+        time: "t",
+      });
+    }
+    w.close();
+    await Deno.writeTextFile(path, '{"iteration": 4, "ep', { append: true });
+    deepEqual((await readMetrics(path)).map((r) => r.terms.a), [1, 2, 3]);
+    await truncateMetrics(path, 2);
+    deepEqual((await readMetrics(path)).map((r) => r.iteration), [1, 2]);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
+  equal(formatDuration(59), "59s");
+  equal(formatDuration(61), "1m01s");
+  equal(formatDuration(90061), "1d01h");
+  const line = formatProgress(
+    { iteration: 10, epoch: 2, terms: { "D.adversarial": -1.25, "G.reconstruction": 0.0001234 } },
+    { totalIterations: 110, totalEpochs: 11, rate: 2 },
+  );
+  match(
+    line,
+    /^epoch 2\/11 .* it 10\/110 \| D\.adversarial -1\.250 G\.reconstruction 1\.23e-4 \| 2\.00 it\/s \| ETA 50s$/,
+  );
+  let clock = 0;
+  const out: string[] = [];
+  const bar = new ProgressBar({
+    totalIterations: 100,
+    totalEpochs: 1,
+    inPlace: false,
+    intervalMs: 1000,
+    now: () => clock,
+    write: (t) => out.push(t),
+  });
+  bar.start(0);
+  for (let i = 1; i <= 5; i++) {
+    clock += 400;
+    bar.update({ iteration: i, epoch: 1, terms: { x: i } });
+  }
+  bar.done();
+  // Printed at once for the first iteration, then at most once a second, and the final state.
+  equal(out.length, 3);
+  match(out[0]!, /it 1\/100 .* 2\.50 it\/s/);
+  match(out.at(-1)!, /it 5\/100 \| x 5\.000 \| 2\.50 it\/s \| ETA 38s/);
+});
