@@ -39,8 +39,16 @@ const experiment: Experiment = {
     },
   },
   model: {
-    generator: { channels: [32, 64, 128, 256], resBlocks: 6 },
-    discriminator: { channels: [32, 64, 128, 256, 512], featureLayer: 4, leak: 0.2 },
+    // The seed's generator table; BatchNorm as Chainer's defaults.
+    generator: {
+      widths: [32, 64, 128, 256],
+      resBlocks: 6,
+      edgeKernel: 7,
+      mergeKernel: 3,
+      batchNorm: { decay: 0.9, epsilon: 2e-5 },
+    },
+    // DESIGN §2: five k4 s2 p1 convs, LeakyReLU 0.2, features at conv4, adv head k3.
+    discriminator: { widths: [32, 64, 128, 256, 512], featureLayer: 4, slope: 0.2, advKernel: 3 },
   },
   losses: {
     adversarial: "wgan",

@@ -21,16 +21,16 @@ import base from "../experiments/47c97768.ts";
 Deno.test("extend merges objects, replaces arrays, records the base and validates", () => {
   const e = extend(base, {
     meta: { id: "x1" },
-    model: { generator: { channels: [8, 8, 8, 8] } },
+    model: { generator: { widths: [8, 8, 8, 8] } },
     losses: { generator: { reconstruction: { weight: 20 } } },
   });
   equal(e.meta.base, "47c97768");
-  deepEqual(e.model.generator.channels, [8, 8, 8, 8]);
+  deepEqual(e.model.generator.widths, [8, 8, 8, 8]);
   equal(e.model.generator.resBlocks, 6);
   equal(e.losses.generator.reconstruction!.weight, 20);
   equal(e.losses.generator.identity!.weight, 5);
   // The base is untouched.
-  deepEqual(base.model.generator.channels, [32, 64, 128, 256]);
+  deepEqual(base.model.generator.widths, [32, 64, 128, 256]);
   throws(
     () => extend(base, { trainer: { batchSize: 0 } }),
     /Invalid experiment field 'trainer.batchSize': 0 is below 1/,
@@ -58,12 +58,12 @@ Deno.test("diff lists every difference by dot path; meta only on request", () =>
   const b = extend(base, {
     meta: { id: "y" },
     trainer: { seed: 3 },
-    model: { discriminator: { channels: [32, 64, 128, 256] } },
+    model: { discriminator: { widths: [32, 64, 128, 256] } },
     optimizers: { generator: { schedule: { kind: "constant" } } },
   });
   const paths = diff(base, b).map((d) => d.path);
   deepEqual(paths, [
-    "model.discriminator.channels",
+    "model.discriminator.widths",
     "optimizers.generator.schedule.every",
     "optimizers.generator.schedule.factor",
     "optimizers.generator.schedule.kind",
@@ -88,14 +88,14 @@ Deno.test("--set parses by field type and refuses unknown keys naming the neares
     "trainer.batchSize=4",
     "optimizers.generator.lr=2e-4",
     "data.dataset=corpus/manifest.yaml",
-    "model.generator.channels=[4, 8, 8, 16]",
+    "model.generator.widths=[4, 8, 8, 16]",
     "losses.generator.identity.weight=0",
     "losses.adversarial=lsgan",
   ]);
   equal(e.trainer.batchSize, 4);
   equal(e.optimizers.generator.lr, 2e-4);
   equal(e.data.dataset, "corpus/manifest.yaml");
-  deepEqual(e.model.generator.channels, [4, 8, 8, 16]);
+  deepEqual(e.model.generator.widths, [4, 8, 8, 16]);
   equal(e.losses.generator.identity!.weight, 0);
   equal(applyOverrides(e, ["data.dataset=null"]).data.dataset, null);
   throws(
@@ -113,7 +113,7 @@ Deno.test("--set parses by field type and refuses unknown keys naming the neares
   throws(() => applyOverrides(base, ["trainer.nCritic=2.5"]), /expected an integer/);
   throws(() => applyOverrides(base, ["losses.adversarial=hinge"]), /'hinge' is not one of wgan/);
   throws(
-    () => applyOverrides(base, ["model.generator.channels=[1, 2, 3, x]"]),
+    () => applyOverrides(base, ["model.generator.widths=[1, 2, 3, x]"]),
     /expected an integer/,
   );
   throws(() => applyOverrides(base, ["trainer.seed"]), /expected key=value/);

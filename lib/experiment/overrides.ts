@@ -130,7 +130,7 @@ function parseValue(raw: string, schema: FieldSchema, key: string): unknown {
  * ```ts
  * import { applyOverrides } from "./overrides.ts";
  * import base from "../../experiments/47c97768.ts";
- * const small = applyOverrides(base, ["trainer.batchSize=1", "model.generator.channels=[4, 8, 8, 8]"]);
+ * const small = applyOverrides(base, ["trainer.batchSize=1", "model.generator.widths=[4, 8, 8, 8]"]);
  * console.assert(small.trainer.batchSize === 1);
  * ```
  */

@@ -53,22 +53,37 @@ export interface DataSpec {
   features: FeatureSpec;
 }
 
-/** The generator's architecture (the seed's table, parametrized). */
+/**
+ * The generator's architecture: `lib/model`'s `GeneratorConfig` without the
+ * fields the data decides (height and width from the features, `nIn` from the
+ * label schema, one channel).
+ */
 export interface GeneratorSpec {
-  /** Channels of the four down-sampling convs (k7 s1, then three k4 s2). */
-  channels: number[];
+  /** Encoder channels: the first conv is k`edgeKernel` s1, each further one k4 s2 p1. */
+  widths: number[];
   /** Residual blocks in the bottleneck. */
   resBlocks: number;
+  /** Kernel of the first conv and the last deconv (odd). */
+  edgeKernel: number;
+  /** Kernel of the merge conv after the label concatenation (odd). */
+  mergeKernel: number;
+  /** BatchNorm hyper-parameters. */
+  batchNorm: { decay: number; epsilon: number };
 }
 
-/** The discriminator's architecture (DESIGN §2). */
+/**
+ * The discriminator's architecture (DESIGN §2): `lib/model`'s
+ * `DiscriminatorConfig` without the fields the data decides.
+ */
 export interface DiscriminatorSpec {
-  /** Channels of the k4 s2 convs. */
-  channels: number[];
+  /** Channels of the k4 s2 p1 convs. */
+  widths: number[];
   /** 1-based index of the conv whose output is used for feature matching. */
   featureLayer: number;
-  /** Negative slope of the LeakyReLU. */
-  leak: number;
+  /** Negative slope of the LeakyReLUs. */
+  slope: number;
+  /** Kernel of the adversarial head (odd). */
+  advKernel: number;
 }
 
 /** One weighted loss term; the term's name is its key in {@linkcode LossSpec}. */

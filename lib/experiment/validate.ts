@@ -82,14 +82,24 @@ export const EXPERIMENT_SCHEMA: FieldSchema = {
       fields: {
         generator: {
           type: "object",
-          fields: { channels: { type: "array", items: int(1), minLength: 4 }, resBlocks: int(0) },
+          fields: {
+            widths: { type: "array", items: int(1), minLength: 1 },
+            resBlocks: int(0),
+            edgeKernel: int(1),
+            mergeKernel: int(1),
+            batchNorm: {
+              type: "object",
+              fields: { decay: num({ min: 0 }), epsilon: num({ positive: true }) },
+            },
+          },
         },
         discriminator: {
           type: "object",
           fields: {
-            channels: { type: "array", items: int(1), minLength: 1 },
+            widths: { type: "array", items: int(1), minLength: 1 },
             featureLayer: int(1),
-            leak: num({ min: 0 }),
+            slope: num({ min: 0 }),
+            advKernel: int(1),
           },
         },
       },
@@ -239,9 +249,22 @@ export function validateExperiment(value: unknown): Experiment {
   checkField(value, EXPERIMENT_SCHEMA, "");
   const exp = value as Experiment;
   const d = exp.model.discriminator;
-  if (d.featureLayer > d.channels.length) {
+  if (d.featureLayer > d.widths.length) {
     throw new RangeError(
-      `Invalid experiment field 'model.discriminator.featureLayer': ${d.featureLayer} exceeds the ${d.channels.length} convs`,
+      `Invalid experiment field 'model.discriminator.featureLayer': ${d.featureLayer} exceeds the ${d.widths.length} convs`,
+    );
+  }
+  const g = exp.model.generator;
+  for (const key of ["edgeKernel", "mergeKernel"] as const) {
+    if (g[key] % 2 !== 1) {
+      throw new RangeError(
+        `Invalid experiment field 'model.generator.${key}': ${g[key]} is not odd`,
+      );
+    }
+  }
+  if (d.advKernel % 2 !== 1) {
+    throw new RangeError(
+      `Invalid experiment field 'model.discriminator.advKernel': ${d.advKernel} is not odd`,
     );
   }
   return exp;
