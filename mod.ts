@@ -15,3 +15,4 @@ export { tf } from "./lib/deps.ts";
 export * from "./lib/random.ts";
 export * from "./lib/backend/mod.ts";
 export * from "./lib/experiment/mod.ts";
+export * from "./lib/eval/mod.ts";

@@ -15,6 +15,7 @@ export * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
 export * as tfCpu from "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 export * as YAML from "npm:yaml@2.9.1";
+export { decode as decodePng, encode as encodePng } from "npm:fast-png@8.0.0";
 
 /** Specifiers of backends that are loaded only on request. */
 export const OPTIONAL_SPECIFIERS = {

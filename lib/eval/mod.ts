@@ -1,0 +1,11 @@
+/**
+ * Evaluation: diagnostics that catch a label-ignoring generator (label
+ * sensitivity, identity distance, conversion accuracy, collapse warning),
+ * mel-cepstral distortion with DTW, and PNG plots.
+ *
+ * @module
+ */
+export * from "./diagnostics.ts";
+export * from "./mcd.ts";
+export * from "./png.ts";
+export * from "./plots.ts";

@@ -1,0 +1,400 @@
+/**
+ * Plots for run directories: loss curves (one panel per term) and spectrogram
+ * grids (input, outputs for several targets, reconstruction), drawn on a
+ * {@linkcode Canvas} with axis labels and the viridis colormap.
+ *
+ * @module
+ */
+
+import { Canvas, COLORS, GLYPH, type Rgb, textWidth } from "./png.ts";
+
+/** One line-plot panel. */
+export interface LinePanel {
+  /** Panel title, e.g. the loss term's name. */
+  title: string;
+  /** X values (e.g. iterations), increasing (the first is taken as the minimum). */
+  x: readonly number[];
+  /** Y values, one per x; non-finite values are skipped. */
+  y: readonly number[];
+  /**
+   * A horizontal reference line (e.g. the collapse threshold), drawn dashed.
+   */
+  reference?: number;
+}
+
+/** Options for {@linkcode plotLinePanels} and {@linkcode plotLossCurves}. */
+export interface LinePlotOptions {
+  /**
+   * Panels per row.
+   * @default {2}
+   */
+  columns?: number;
+  /**
+   * Width of one panel in pixels.
+   * @default {360}
+   */
+  panelWidth?: number;
+  /**
+   * Height of one panel in pixels.
+   * @default {220}
+   */
+  panelHeight?: number;
+  /**
+   * Label of every x axis.
+   * @default {"iteration"}
+   */
+  xLabel?: string;
+  /**
+   * Label of every y axis.
+   * @default {"value"}
+   */
+  yLabel?: string;
+  /**
+   * Window of the moving average drawn over the raw curve; 0 picks one from
+   * the number of points (about 1/50 of them), 1 draws the raw curve only.
+   * @default {0}
+   */
+  smooth?: number;
+}
+
+/**
+ * "Nice" tick values (1, 2, 5 × 10^k steps) covering [lo, hi].
+ *
+ * @example
+ * ```ts
+ * import { niceTicks } from "./plots.ts";
+ * console.assert(niceTicks(0, 1, 5).join() === "0,0.2,0.4,0.6,0.8,1");
+ * ```
+ */
+export function niceTicks(lo: number, hi: number, target = 5): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / Math.max(1, target);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const out: number[] = [];
+  const first = Math.ceil(lo / step - 1e-9);
+  for (let i = first; i * step <= hi + step * 1e-9; i++) {
+    out.push(Number((i * step).toPrecision(12)));
+  }
+  return out;
+}
+
+/**
+ * A short tick label: integers as is, small or large magnitudes in exponent form.
+ *
+ * @example
+ * ```ts
+ * import { formatTick } from "./plots.ts";
+ * console.assert(formatTick(2000) === "2000" && formatTick(0.25) === "0.25");
+ * console.assert(formatTick(1.5e-5) === "1.5e-5");
+ * ```
+ */
+export function formatTick(v: number): string {
+  if (v === 0) return "0";
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) {
+    const [m, e] = v.toExponential(2).split("e");
+    return `${Number(m)}e${Number(e)}`;
+  }
+  return String(Number(v.toPrecision(4)));
+}
+
+function movingAverage(y: readonly number[], window: number): number[] {
+  const out: number[] = [];
+  let sum = 0, count = 0;
+  const q: number[] = [];
+  for (const v of y) {
+    const fin = Number.isFinite(v);
+    q.push(v);
+    if (fin) {
+      sum += v;
+      count++;
+    }
+    if (q.length > window) {
+      const old = q.shift()!;
+      if (Number.isFinite(old)) {
+        sum -= old;
+        count--;
+      }
+    }
+    out.push(count > 0 ? sum / count : NaN);
+  }
+  return out;
+}
+
+const MARGIN = { left: 58, right: 12, top: 22, bottom: 34 } as const;
+
+function drawPanel(
+  canvas: Canvas,
+  panel: LinePanel,
+  origin: readonly [number, number],
+  size: readonly [number, number],
+  options: LinePlotOptions,
+): void {
+  const [ox, oy] = origin;
+  const [pw, ph] = size;
+  const x0 = ox + MARGIN.left, y0 = oy + MARGIN.top;
+  const w = pw - MARGIN.left - MARGIN.right, h = ph - MARGIN.top - MARGIN.bottom;
+  canvas.text(panel.title, ox + MARGIN.left + w / 2, oy + 6, { align: "center" });
+  const pts: [number, number][] = [];
+  for (let i = 0; i < Math.min(panel.x.length, panel.y.length); i++) {
+    if (Number.isFinite(panel.x[i]) && Number.isFinite(panel.y[i])) {
+      pts.push([panel.x[i]!, panel.y[i]!]);
+    }
+  }
+  canvas.strokeRect(x0, y0, w, h, COLORS.black);
+  if (pts.length === 0) {
+    canvas.text("no data", x0 + w / 2, y0 + h / 2 - 4, { align: "center", color: COLORS.gray });
+    return;
+  }
+  // Loops, not Math.min(...), so that long runs do not overflow the call stack.
+  const xmin = pts[0]![0];
+  let xmax = pts[0]![0], ymin = pts[0]![1], ymax = pts[0]![1];
+  for (const [x, y] of pts) {
+    xmax = Math.max(xmax, x);
+    ymin = Math.min(ymin, y);
+    ymax = Math.max(ymax, y);
+  }
+  if (panel.reference !== undefined) {
+    ymin = Math.min(ymin, panel.reference);
+    ymax = Math.max(ymax, panel.reference);
+  }
+  if (xmax === xmin) xmax = xmin + 1;
+  if (ymax === ymin) {
+    const d = Math.abs(ymin) * 0.1 || 1;
+    ymin -= d;
+    ymax += d;
+  }
+  const pad = (ymax - ymin) * 0.05;
+  ymin -= pad;
+  ymax += pad;
+  const px = (v: number) => x0 + (v - xmin) / (xmax - xmin) * (w - 1);
+  const py = (v: number) => y0 + h - 1 - (v - ymin) / (ymax - ymin) * (h - 1);
+  // Grid and ticks.
+  for (const t of niceTicks(ymin, ymax, Math.max(2, Math.floor(h / 40)))) {
+    const y = Math.round(py(t));
+    if (y <= y0 || y >= y0 + h - 1) continue;
+    canvas.line(x0 + 1, y, x0 + w - 2, y, COLORS.lightGray);
+    canvas.line(x0 - 3, y, x0, y, COLORS.black);
+    canvas.text(formatTick(t), x0 - 5, y - 3, { align: "right" });
+  }
+  for (const t of niceTicks(xmin, xmax, Math.max(2, Math.floor(w / 70)))) {
+    const x = Math.round(px(t));
+    if (x < x0 || x > x0 + w - 1) continue;
+    canvas.line(x, y0 + h, x, y0 + h + 3, COLORS.black);
+    canvas.text(formatTick(t), x, y0 + h + 6, { align: "center" });
+  }
+  canvas.text(options.xLabel ?? "iteration", x0 + w / 2, y0 + h + 6 + GLYPH.height + 2, {
+    align: "center",
+    color: COLORS.gray,
+  });
+  canvas.text(options.yLabel ?? "value", ox + 4, y0 + h / 2, {
+    vertical: true,
+    align: "center",
+    color: COLORS.gray,
+  });
+  if (panel.reference !== undefined) {
+    const y = Math.round(py(panel.reference));
+    for (let x = x0 + 1; x < x0 + w - 1; x += 6) canvas.line(x, y, x + 2, y, COLORS.red);
+  }
+  // Raw curve, then its moving average on top.
+  const window = options.smooth && options.smooth > 0
+    ? options.smooth
+    : Math.max(1, Math.round(pts.length / 50));
+  const drawCurve = (ys: readonly number[], color: Rgb) => {
+    let prev: [number, number] | null = null;
+    for (let i = 0; i < pts.length; i++) {
+      if (!Number.isFinite(ys[i])) continue;
+      const p: [number, number] = [px(pts[i]![0]), py(ys[i]!)];
+      if (prev) canvas.line(prev[0], prev[1], p[0], p[1], color);
+      else canvas.setPixel(p[0], p[1], color);
+      prev = p;
+    }
+  };
+  const ys = pts.map((p) => p[1]);
+  if (window > 1) {
+    drawCurve(ys, [174, 199, 232]);
+    drawCurve(movingAverage(ys, window), COLORS.blue);
+  } else {
+    drawCurve(ys, COLORS.blue);
+  }
+}
+
+/**
+ * Draw line panels in a grid, each with its own axes, ticks and labels.
+ *
+ * @example
+ * ```ts
+ * import { plotLinePanels } from "./plots.ts";
+ * const canvas = plotLinePanels([{ title: "loss", x: [1, 2, 3], y: [3, 2, 1] }]);
+ * console.assert(canvas.width === 360);
+ * ```
+ */
+export function plotLinePanels(
+  panels: readonly LinePanel[],
+  options: LinePlotOptions = {},
+): Canvas {
+  if (panels.length === 0) {
+    throw new RangeError("Cannot plot line panels: no panels given");
+  }
+  const cols = Math.min(options.columns ?? 2, panels.length);
+  const pw = options.panelWidth ?? 360, ph = options.panelHeight ?? 220;
+  const rows = Math.ceil(panels.length / cols);
+  const canvas = new Canvas(cols * pw, rows * ph);
+  panels.forEach((panel, i) => {
+    drawPanel(canvas, panel, [(i % cols) * pw, Math.floor(i / cols) * ph], [pw, ph], options);
+  });
+  return canvas;
+}
+
+/** The part of a `metrics.jsonl` record the loss plot reads. */
+export interface LossRecord {
+  /** Iteration number. */
+  iteration: number;
+  /** Loss terms by name. */
+  terms: Record<string, number>;
+}
+
+/**
+ * Loss curves from `metrics.jsonl` records: one panel per term (all terms
+ * seen in any record, sorted by name), against the iteration.
+ *
+ * @example
+ * ```ts
+ * import { plotLossCurves } from "./plots.ts";
+ * const records = [1, 2, 3].map((i) => ({ iteration: i, terms: { "G.adv": 1 / i, "D.adv": -i } }));
+ * const canvas = plotLossCurves(records);
+ * console.assert(canvas.height === 220); // two panels side by side
+ * ```
+ */
+export function plotLossCurves(
+  records: readonly LossRecord[],
+  options: LinePlotOptions = {},
+): Canvas {
+  const names = [...new Set(records.flatMap((r) => Object.keys(r.terms)))].sort();
+  if (names.length === 0) {
+    throw new RangeError("Cannot plot loss curves: the records hold no loss terms");
+  }
+  const x = records.map((r) => r.iteration);
+  const panels = names.map((name) => ({
+    title: name,
+    x,
+    y: records.map((r) => r.terms[name] ?? NaN),
+  }));
+  return plotLinePanels(panels, { yLabel: "loss", ...options });
+}
+
+/** One spectrogram of a grid. */
+export interface SpectrogramPanel {
+  /** Title above the panel, e.g. `input (p225)` or `-> speaker f3`. */
+  title: string;
+  /** Values in [min, max], `bins × frames` row-major (row 0 = lowest bin). */
+  values: ArrayLike<number>;
+  /** `[bins, frames]`. */
+  shape: readonly [number, number];
+}
+
+/** Options for {@linkcode plotSpectrogramGrid}. */
+export interface SpectrogramGridOptions {
+  /**
+   * Panels per row.
+   * @default {4}
+   */
+  columns?: number;
+  /**
+   * Size of one spectrogram image in pixels (square).
+   * @default {192}
+   */
+  cellSize?: number;
+  /**
+   * Value at the bottom of the colormap.
+   * @default {0}
+   */
+  min?: number;
+  /**
+   * Value at the top of the colormap.
+   * @default {1}
+   */
+  max?: number;
+  /**
+   * Label of the x axes.
+   * @default {"frame"}
+   */
+  xLabel?: string;
+  /**
+   * Label of the y axes.
+   * @default {"freq bin"}
+   */
+  yLabel?: string;
+  /**
+   * Optional line drawn above the grid (e.g. run id and iteration).
+   * @default {""}
+   */
+  caption?: string;
+}
+
+/**
+ * A grid of spectrograms with titles, axes (frame, frequency bin, low bins at
+ * the bottom) and a viridis colour bar.
+ *
+ * @example
+ * ```ts
+ * import { plotSpectrogramGrid } from "./plots.ts";
+ * const values = Float32Array.from({ length: 16 * 16 }, (_, i) => (i % 16) / 15);
+ * const canvas = plotSpectrogramGrid([{ title: "input", values, shape: [16, 16] }]);
+ * console.assert(canvas.width > 192);
+ * ```
+ */
+export function plotSpectrogramGrid(
+  panels: readonly SpectrogramPanel[],
+  options: SpectrogramGridOptions = {},
+): Canvas {
+  if (panels.length === 0) {
+    throw new RangeError("Cannot plot spectrogram grid: no panels given");
+  }
+  const cols = Math.min(options.columns ?? 4, panels.length);
+  const cell = options.cellSize ?? 192;
+  const min = options.min ?? 0, max = options.max ?? 1;
+  const left = 44, top = 20, bottom = 34, gap = 14;
+  const captionH = options.caption ? 18 : 0;
+  const cw = left + cell + gap, chh = top + cell + bottom;
+  const rows = Math.ceil(panels.length / cols);
+  const barW = 60;
+  const canvas = new Canvas(cols * cw + barW, captionH + rows * chh);
+  if (options.caption) canvas.text(options.caption, 6, 5);
+  panels.forEach((panel, i) => {
+    const ox = (i % cols) * cw + left, oy = captionH + Math.floor(i / cols) * chh + top;
+    const [bins, frames] = panel.shape;
+    canvas.text(panel.title, ox + cell / 2, oy - 13, { align: "center" });
+    canvas.heatmap(panel.values, panel.shape, [ox, oy, cell, cell], { min, max, flipY: true });
+    canvas.strokeRect(ox - 1, oy - 1, cell + 2, cell + 2, COLORS.black);
+    for (const t of [0, Math.round(frames / 2), frames]) {
+      const x = ox + Math.round(t / frames * cell);
+      canvas.line(x, oy + cell + 1, x, oy + cell + 3, COLORS.black);
+      canvas.text(String(t), x, oy + cell + 5, { align: "center" });
+    }
+    for (const t of [0, Math.round(bins / 2), bins]) {
+      const y = oy + cell - Math.round(t / bins * cell);
+      canvas.line(ox - 4, y, ox - 2, y, COLORS.black);
+      canvas.text(String(t), ox - 6, y - 3, { align: "right" });
+    }
+    canvas.text(options.xLabel ?? "frame", ox + cell / 2, oy + cell + 6 + GLYPH.height, {
+      align: "center",
+      color: COLORS.gray,
+    });
+    canvas.text(options.yLabel ?? "freq bin", ox - left + 2, oy + cell / 2, {
+      vertical: true,
+      align: "center",
+      color: COLORS.gray,
+    });
+  });
+  // Colour bar with its range.
+  const bx = cols * cw + 8, by = captionH + top, bh = Math.min(cell, 160);
+  const ramp = Float32Array.from({ length: 64 }, (_, i) => min + (max - min) * i / 63);
+  canvas.heatmap(ramp, [64, 1], [bx, by, 12, bh], { min, max, flipY: true });
+  canvas.strokeRect(bx - 1, by - 1, 14, bh + 2, COLORS.black);
+  canvas.text(formatTick(max), bx + 16, by - 3);
+  canvas.text(formatTick(min), bx + 16, by + bh - 4);
+  canvas.text("level", bx + 16 + textWidth("0"), by + bh / 2 - 4, { color: COLORS.gray });
+  return canvas;
+}
