@@ -1,0 +1,241 @@
+/**
+ * `Conv2DBackpropInput` for the wasm backend, replacing the package's slow one.
+ *
+ * The input gradient of a stride-`s` convolution splits into `s_h · s_w`
+ * sub-pixel phases. Input row `h = s·q + r` only receives the filter taps
+ * `i ≡ r + p (mod s)`, so each phase is a stride-1 convolution of `dy` with
+ * the 180°-rotated sub-filter (those taps, input and output channels
+ * swapped); the phases are then interleaved. Each phase convolution runs on
+ * the wasm backend's fast Conv2D (XNNPACK). This kernel is also the forward
+ * pass of `tf.conv2dTranspose`.
+ *
+ * @module
+ */
+
+import { tf } from "../../deps.ts";
+import { free, input, runWasm, view, type WasmBackend } from "./wasm_call.ts";
+
+/** Attributes of tfjs's `Conv2DBackpropInput` kernel. */
+interface Attrs {
+  strides: [number, number] | number;
+  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  inputShape: [number, number, number, number];
+}
+
+/** How one phase of one spatial axis is computed. */
+interface AxisPhase {
+  /** First filter tap of the phase: taps are `first + stride·m`, `m < taps`. */
+  first: number;
+  /** Number of taps. */
+  taps: number;
+  /** Zero padding before `dy` (negative: leading `dy` rows are skipped). */
+  before: number;
+  /** Zero padding after `dy` (negative: trailing `dy` rows are skipped). */
+  after: number;
+}
+
+/**
+ * Phase `r` of one axis: input index `s·q + r` for `q < outLen` (`outLen` is
+ * the same for all phases; the caller crops the surplus).
+ */
+function axisPhase(
+  r: number,
+  k: number,
+  s: number,
+  pad: number,
+  dyLen: number,
+  outLen: number,
+): AxisPhase {
+  const first = (r + pad) % s;
+  const taps = first < k ? Math.ceil((k - first) / s) : 0;
+  // dx[s·q + r] = Σ_m dy[q + e − m] · w[first + s·m], with e = ⌊(r + pad) / s⌋:
+  // a correlation of dy with the reversed sub-filter, offset by taps − 1 − e.
+  const before = taps - 1 - Math.floor((r + pad) / s);
+  const after = outLen - dyLen - before + taps - 1;
+  return { first, taps, before, after };
+}
+
+/**
+ * The sub-filter `[th, tw, Co, Ci]` of one phase, rotated by 180°, from the
+ * channel-swapped filter `wt` (`[kh, kw, Co, Ci]`): block (t, u) is
+ * `wt[fh + sh·(th − 1 − t), fw + sw·(tw − 1 − u)]`.
+ */
+function subFilter(
+  backend: WasmBackend,
+  wt: tf.TensorInfo,
+  ph: AxisPhase,
+  pw: AxisPhase,
+  sh: number,
+  sw: number,
+): tf.TensorInfo {
+  const [, kw, co, ci] = wt.shape as [number, number, number, number];
+  const block = co * ci;
+  const out = backend.makeOutput([ph.taps, pw.taps, co, ci], "float32");
+  // Views are taken after the allocation: allocating may grow (and detach) the heap.
+  const src = backend.typedArrayFromHeap(wt);
+  const dst = backend.typedArrayFromHeap(out);
+  for (let t = 0; t < ph.taps; t++) {
+    const a = ph.first + sh * (ph.taps - 1 - t);
+    for (let u = 0; u < pw.taps; u++) {
+      const b = pw.first + sw * (pw.taps - 1 - u);
+      const from = (a * kw + b) * block;
+      dst.set(src.subarray(from, from + block), (t * pw.taps + u) * block);
+    }
+  }
+  return out;
+}
+
+/** One phase: a stride-1 convolution of `dy`, giving `[B, hq, wq, Ci]`. */
+function phaseConv(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  wt: tf.TensorInfo,
+  ph: AxisPhase,
+  pw: AxisPhase,
+  strides: [number, number],
+  outShape: [number, number, number, number],
+): tf.TensorInfo {
+  if (ph.taps === 0 || pw.taps === 0) {
+    return runWasm(backend, "Fill", {}, { shape: outShape, value: 0, dtype: "float32" });
+  }
+  const temps: tf.TensorInfo[] = [];
+  try {
+    const filter = subFilter(backend, wt, ph, pw, strides[0], strides[1]);
+    temps.push(filter);
+    let src = dy;
+    const [batch, dh, dw, co] = dy.shape as [number, number, number, number];
+    if (ph.before < 0 || ph.after < 0 || pw.before < 0 || pw.after < 0) {
+      // Explicit padding larger than the filter: skip dy rows that reach no input.
+      const top = Math.max(-ph.before, 0), left = Math.max(-pw.before, 0);
+      src = runWasm(backend, "Slice", { x: dy }, {
+        begin: [0, top, left, 0],
+        size: [batch, dh - top - Math.max(-ph.after, 0), dw - left - Math.max(-pw.after, 0), co],
+      });
+      temps.push(src);
+    }
+    return runWasm(backend, "Conv2D", { x: src, filter }, {
+      strides: [1, 1],
+      pad: [[0, 0], [Math.max(ph.before, 0), Math.max(ph.after, 0)], [
+        Math.max(pw.before, 0),
+        Math.max(pw.after, 0),
+      ], [0, 0]],
+      dataFormat: "NHWC",
+      dilations: [1, 1],
+      dimRoundingMode: "floor",
+    });
+  } finally {
+    free(backend, ...temps);
+  }
+}
+
+/**
+ * Interleave phase outputs `parts[rh][rw]` (`[B, hq, wq, C]`) into
+ * `[B, hq·sh, wq·sw, C]`, using only contiguous copies and rank-3 transposes.
+ */
+function interleave(
+  backend: WasmBackend,
+  parts: tf.TensorInfo[][],
+  shape: [number, number, number, number],
+): tf.TensorInfo {
+  const [batch, hq, wq, c] = shape;
+  const sh = parts.length, sw = parts[0]!.length;
+  const rows: tf.TensorInfo[] = []; // [B·hq, 1, wq·sw·C] per rh
+  const owned: tf.TensorInfo[] = [];
+  try {
+    for (const row of parts) {
+      if (sw === 1) {
+        rows.push(view(row[0]!, [batch * hq, 1, wq * c]));
+        continue;
+      }
+      const stacked = runWasm(
+        backend,
+        "Concat",
+        row.map((p) => view(p, [1, batch * hq * wq, c])) as unknown as tf.NamedTensorInfoMap,
+        { axis: 0 },
+      ); // [sw, B·hq·wq, C]
+      try {
+        const moved = runWasm(backend, "Transpose", { x: stacked }, { perm: [1, 0, 2] });
+        owned.push(moved);
+        rows.push(view(moved, [batch * hq, 1, wq * sw * c]));
+      } finally {
+        free(backend, stacked);
+      }
+    }
+    if (rows.length === 1 && owned.length === 1) {
+      return view(owned.pop()!, [batch, hq * sh, wq * sw, c]);
+    }
+    const out = runWasm(backend, "Concat", rows as unknown as tf.NamedTensorInfoMap, { axis: 1 });
+    return view(out, [batch, hq * sh, wq * sw, c]);
+  } finally {
+    free(backend, ...owned);
+  }
+}
+
+/** Compute the input gradient of a 2-D convolution on the wasm backend. */
+function conv2dBackpropInput(
+  args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
+): tf.TensorInfo {
+  const backend = args.backend as WasmBackend;
+  const dy = input(args.inputs, "dy", "Conv2DBackpropInput");
+  const filter = input(args.inputs, "filter", "Conv2DBackpropInput");
+  const attrs = args.attrs as unknown as Attrs;
+  const info = tf.backend_util.computeConv2DInfo(
+    attrs.inputShape,
+    filter.shape as [number, number, number, number],
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
+  );
+  if (info.dataFormat !== "channelsLast") {
+    throw new Error("Cannot compute Conv2DBackpropInput on wasm: only NHWC data is supported");
+  }
+  if (dy.dtype !== "float32" || filter.dtype !== "float32") {
+    throw new TypeError(
+      `Cannot compute Conv2DBackpropInput on wasm: expected float32, got ${dy.dtype} and ${filter.dtype}`,
+    );
+  }
+  const { batchSize, inHeight, inWidth, inChannels, strideHeight: sh, strideWidth: sw } = info;
+  const hq = Math.ceil(inHeight / sh), wq = Math.ceil(inWidth / sw);
+  const phaseShape: [number, number, number, number] = [batchSize, hq, wq, inChannels];
+  const wt = runWasm(backend, "Transpose", { x: filter }, { perm: [0, 1, 3, 2] }); // [kh, kw, Co, Ci]
+  const parts: tf.TensorInfo[][] = [];
+  const temps: tf.TensorInfo[] = [wt];
+  try {
+    for (let rh = 0; rh < sh; rh++) {
+      const ph = axisPhase(rh, info.filterHeight, sh, info.padInfo.top, info.outHeight, hq);
+      const row: tf.TensorInfo[] = [];
+      for (let rw = 0; rw < sw; rw++) {
+        const pw = axisPhase(rw, info.filterWidth, sw, info.padInfo.left, info.outWidth, wq);
+        const part = phaseConv(backend, dy, wt, ph, pw, [sh, sw], phaseShape);
+        row.push(part);
+        temps.push(part);
+      }
+      parts.push(row);
+    }
+    if (sh === 1 && sw === 1) {
+      temps.pop(); // the single phase is the result
+      return parts[0]![0]!;
+    }
+    const full = interleave(backend, parts, phaseShape); // [B, hq·sh, wq·sw, Ci]
+    if (hq * sh === inHeight && wq * sw === inWidth) return full;
+    temps.push(full);
+    return runWasm(backend, "Slice", { x: full }, {
+      begin: [0, 0, 0, 0],
+      size: [batchSize, inHeight, inWidth, inChannels],
+    });
+  } finally {
+    free(backend, ...temps);
+  }
+}
+
+/** The voxlab `Conv2DBackpropInput` kernel for the wasm backend. */
+export const conv2dBackpropInputConfig: tf.KernelConfig = {
+  kernelName: "Conv2DBackpropInput",
+  backendName: "wasm",
+  kernelFunc: conv2dBackpropInput as tf.KernelFunc,
+};
