@@ -16,3 +16,4 @@ export * from "./lib/random.ts";
 export * from "./lib/backend/mod.ts";
 export * from "./lib/experiment/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/model/mod.ts";

@@ -12,10 +12,16 @@
  */
 
 export * as tf from "npm:@tensorflow/tfjs-core@4.22.0";
+// tfjs-core registers no gradient functions; the union package's bundle does (imported for that side effect).
+import "npm:@tensorflow/tfjs@4.22.0";
 export * as tfCpu from "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 export * as YAML from "npm:yaml@2.9.1";
 export { decode as decodePng, encode as encodePng } from "npm:fast-png@8.0.0";
+export { default as Meyda } from "npm:meyda@5.6.3";
+export { FLACDecoder } from "npm:@wasm-audio-decoders/flac@0.2.11";
+export { default as LibSampleRate } from "npm:@alexanderolsen/libsamplerate-js@2.1.2";
+export { default as ESpeakNg } from "npm:espeak-ng@1.0.2";
 
 /** Specifiers of backends that are loaded only on request. */
 export const OPTIONAL_SPECIFIERS = {

@@ -1,0 +1,324 @@
+/**
+ * The discriminator of experiment 47c97768, as reconstructed in DESIGN §2
+ * (the seed only says "same as 47c97768"; these are choices).
+ *
+ * | stage | layer | output (C×H×W) |
+ * |---|---|---|
+ * | conv1 | conv n32 k4 s2 p1, LeakyReLU 0.2 | 32×128×128 |
+ * | conv2 | conv n64 k4 s2 p1, LeakyReLU 0.2 | 64×64×64 |
+ * | conv3 | conv n128 k4 s2 p1, LeakyReLU 0.2 | 128×32×32 |
+ * | conv4 | conv n256 k4 s2 p1, LeakyReLU 0.2 (features) | 256×16×16 |
+ * | conv5 | conv n512 k4 s2 p1, LeakyReLU 0.2 | 512×8×8 |
+ * | adv | conv n1 k3 s1 p1, mean over space | 1 per sample |
+ * | cls | conv n1476 k8 s1 p0 (kernel covers the map) | 1476 logits |
+ *
+ * No normalisation (so the gradient penalty is well defined per sample);
+ * every convolution has a bias; weights are Chainer's LeCun normal.
+ *
+ * @module
+ */
+
+import { tf } from "../deps.ts";
+import { Rng } from "../random.ts";
+import { ConvBlock, convOutputSize, type LayerDescription, type Shape3 } from "./blocks.ts";
+import { lecunNormal, type NamedWeights, ParamStore } from "./params.ts";
+
+/** The discriminator's sizes; a plain, serialisable object. */
+export interface DiscriminatorConfig {
+  /** Input height. */
+  height: number;
+  /** Input width. */
+  width: number;
+  /** Input channels. */
+  channels: number;
+  /** Channels of the k4 s2 p1 convolutions; each halves the size. */
+  widths: number[];
+  /** 1-based index of the convolution whose output is the feature map for feature matching. */
+  featureLayer: number;
+  /** Negative slope of the LeakyReLUs. */
+  slope: number;
+  /** Kernel of the adversarial head (odd; s1, pad (k − 1)/2). */
+  advKernel: number;
+  /** Number of classification outputs `nOut`. */
+  nOut: number;
+}
+
+/** DESIGN §2's discriminator: 256×256×1 in, widths 32…512, features at conv4, 1476 outputs. */
+export const DEFAULT_DISCRIMINATOR: Readonly<DiscriminatorConfig> = Object.freeze({
+  height: 256,
+  width: 256,
+  channels: 1,
+  widths: [32, 64, 128, 256, 512],
+  featureLayer: 4,
+  slope: 0.2,
+  advKernel: 3,
+  nOut: 1476,
+});
+
+/** What {@linkcode Discriminator.apply} returns. */
+export interface DiscriminatorOutput {
+  /** Adversarial score per sample `[B]` (a WGAN critic value, unbounded). */
+  adv: tf.Tensor1D;
+  /** Classification logits `[B, nOut]`. */
+  cls: tf.Tensor2D;
+  /** Feature map `[B, h, w, C]` of conv `featureLayer` (after its LeakyReLU). */
+  features: tf.Tensor4D;
+}
+
+/** Options of the {@linkcode Discriminator} constructor. */
+export interface DiscriminatorOptions {
+  /**
+   * Source of the initial weights; one seed gives identical weights.
+   * @default {new Rng(0)}
+   */
+  rng?: Rng;
+}
+
+/** Options of {@linkcode Discriminator.apply}. */
+export interface DiscriminatorApplyOptions {
+  /**
+   * Training mode. The discriminator has no BatchNorm or dropout, so it
+   * computes the same either way; the flag exists for symmetry with the generator.
+   * @default {false}
+   */
+  training?: boolean;
+}
+
+/** Fill defaults into a partial config and validate it. */
+export function resolveDiscriminatorConfig(
+  config: Partial<DiscriminatorConfig> = {},
+): DiscriminatorConfig {
+  const c: DiscriminatorConfig = {
+    ...DEFAULT_DISCRIMINATOR,
+    ...config,
+    widths: [...(config.widths ?? DEFAULT_DISCRIMINATOR.widths)],
+  };
+  for (const key of ["height", "width", "channels", "nOut", "advKernel", "featureLayer"] as const) {
+    const v = c[key];
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RangeError(
+        `Cannot build discriminator: ${key} must be a positive integer, got ${v}`,
+      );
+    }
+  }
+  if (!Array.isArray(c.widths) || c.widths.length < 1) {
+    throw new RangeError(`Cannot build discriminator: widths must list at least one channel count`);
+  }
+  c.widths.forEach((w, i) => {
+    if (!Number.isInteger(w) || w < 1) {
+      throw new RangeError(
+        `Cannot build discriminator: widths[${i}] must be a positive integer, got ${w}`,
+      );
+    }
+  });
+  if (c.featureLayer > c.widths.length) {
+    throw new RangeError(
+      `Cannot build discriminator: featureLayer ${c.featureLayer} exceeds the ${c.widths.length} convolutions`,
+    );
+  }
+  if (c.advKernel % 2 !== 1) {
+    throw new RangeError(`Cannot build discriminator: advKernel must be odd, got ${c.advKernel}`);
+  }
+  if (!(c.slope >= 0)) {
+    throw new RangeError(`Cannot build discriminator: slope must be >= 0, got ${c.slope}`);
+  }
+  let h = c.height, w = c.width;
+  for (let i = 0; i < c.widths.length; i++) {
+    h = convOutputSize(h, 4, 2, 1);
+    w = convOutputSize(w, 4, 2, 1);
+  }
+  if (h < 1 || w < 1) {
+    throw new RangeError(
+      `Cannot build discriminator: input ${c.height}×${c.width} is too small for ${c.widths.length} halvings`,
+    );
+  }
+  return c;
+}
+
+/**
+ * The discriminator's layers with output shapes, from the config alone.
+ *
+ * @example
+ * ```ts
+ * import { describeDiscriminator, DEFAULT_DISCRIMINATOR } from "./discriminator.ts";
+ * const cls = describeDiscriminator(DEFAULT_DISCRIMINATOR).find((l) => l.name === "cls")!;
+ * console.assert(cls.outputShape.join() === "1,1,1476");
+ * ```
+ */
+export function describeDiscriminator(
+  config: Partial<DiscriminatorConfig> = {},
+): LayerDescription[] {
+  const c = resolveDiscriminatorConfig(config);
+  let shape: Shape3 = [c.height, c.width, c.channels];
+  const out: LayerDescription[] = [{
+    name: "input",
+    op: "spectrogram",
+    outputShape: shape,
+    params: 0,
+  }];
+  c.widths.forEach((f, i) => {
+    const params = 16 * shape[2] * f + f;
+    shape = [convOutputSize(shape[0], 4, 2, 1), convOutputSize(shape[1], 4, 2, 1), f];
+    const tag = i + 1 === c.featureLayer ? " (features)" : "";
+    out.push({
+      name: `conv${i + 1}`,
+      op: `conv n${f} k4 s2 p1, LeakyReLU ${c.slope}${tag}`,
+      outputShape: shape,
+      params,
+    });
+  });
+  const k = c.advKernel;
+  out.push({
+    name: "adv",
+    op: `conv n1 k${k} s1 p${(k - 1) / 2}, mean over space`,
+    outputShape: [1, 1, 1],
+    params: k * k * shape[2] + 1,
+  });
+  out.push({
+    name: "cls",
+    op: `conv n${c.nOut} k${shape[0]}×${shape[1]} s1 p0`,
+    outputShape: [1, 1, c.nOut],
+    params: shape[0] * shape[1] * shape[2] * c.nOut + c.nOut,
+  });
+  return out;
+}
+
+/**
+ * The discriminator `D(x)` → adversarial score, classification logits and
+ * feature map.
+ *
+ * @example A small discriminator
+ * ```ts
+ * import { Discriminator } from "./discriminator.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
+ * const d = new Discriminator({ height: 32, width: 32, widths: [2, 4, 4, 8, 8], nOut: 5 });
+ * const out = d.apply(tf.zeros([2, 32, 32, 1]));
+ * console.assert(out.adv.shape.join() === "2" && out.cls.shape.join() === "2,5");
+ * tf.dispose([out.adv, out.cls, out.features]);
+ * d.dispose();
+ * ```
+ */
+export class Discriminator {
+  /** The resolved config. */
+  readonly config: Readonly<DiscriminatorConfig>;
+  /** The weights, by name. */
+  readonly params: ParamStore = new ParamStore();
+  #convs: ConvBlock[] = [];
+  #advKernel: tf.Variable;
+  #advBias: tf.Variable;
+  #clsKernel: tf.Variable;
+  #clsBias: tf.Variable;
+  #final: Shape3;
+
+  /** Build the layers and draw initial weights from `options.rng`. */
+  constructor(config: Partial<DiscriminatorConfig> = {}, options: DiscriminatorOptions = {}) {
+    const c = resolveDiscriminatorConfig(config);
+    this.config = c;
+    const rng = options.rng ?? new Rng(0);
+    let shape: Shape3 = [c.height, c.width, c.channels];
+    c.widths.forEach((f, i) => {
+      const block = new ConvBlock(this.params, rng, `conv${i + 1}`, shape[2], {
+        filters: f,
+        kernel: 4,
+        stride: 2,
+        pad: 1,
+      }, { batchNorm: false, activation: "leaky_relu", slope: c.slope });
+      this.#convs.push(block);
+      shape = block.outputShape(shape);
+    });
+    this.#final = shape;
+    const k = c.advKernel, ch = shape[2];
+    this.#advKernel = this.params.add(
+      "adv/conv/kernel",
+      [k, k, ch, 1],
+      lecunNormal(rng, k * k * ch, k * k * ch),
+    );
+    this.#advBias = this.params.add("adv/conv/bias", [1], new Float32Array(1));
+    const flat = shape[0] * shape[1] * ch;
+    // Stored as the conv kernel [h, w, C, nOut]; applied as a matmul on the flattened map.
+    this.#clsKernel = this.params.add(
+      "cls/conv/kernel",
+      [shape[0], shape[1], ch, c.nOut],
+      lecunNormal(rng, flat * c.nOut, flat),
+    );
+    this.#clsBias = this.params.add("cls/conv/bias", [c.nOut], new Float32Array(c.nOut));
+  }
+
+  /** Trainable variables by name. */
+  get trainableVariables(): Record<string, tf.Variable> {
+    return this.params.trainableVariables();
+  }
+
+  #check(x: tf.Tensor): void {
+    const c = this.config;
+    if (
+      x.rank !== 4 || x.shape[1] !== c.height || x.shape[2] !== c.width || x.shape[3] !== c.channels
+    ) {
+      throw new RangeError(
+        `Cannot apply discriminator: expected x [B, ${c.height}, ${c.width}, ${c.channels}], got [${x.shape}]`,
+      );
+    }
+  }
+
+  #trunk(x: tf.Tensor4D): { last: tf.Tensor4D; features: tf.Tensor4D } {
+    let h = x;
+    let features = x;
+    this.#convs.forEach((block, i) => {
+      h = block.apply(h, { training: false });
+      if (i + 1 === this.config.featureLayer) features = h;
+    });
+    return { last: h, features };
+  }
+
+  #adv(last: tf.Tensor4D): tf.Tensor1D {
+    const p = (this.config.advKernel - 1) / 2;
+    const map = tf.add(tf.conv2d(last, this.#advKernel as tf.Tensor4D, 1, p), this.#advBias);
+    return tf.mean(map, [1, 2, 3]) as tf.Tensor1D;
+  }
+
+  /** `D(x)`: `x` `[B, H, W, channels]` → `{ adv [B], cls [B, nOut], features [B, h, w, C] }`. */
+  apply(x: tf.Tensor4D, _options: DiscriminatorApplyOptions = {}): DiscriminatorOutput {
+    this.#check(x);
+    return tf.tidy(() => {
+      const { last, features } = this.#trunk(x);
+      const b = x.shape[0];
+      const [h, w, ch] = this.#final;
+      const flat = tf.reshape(last, [b, h * w * ch]);
+      const kernel = tf.reshape(this.#clsKernel, [h * w * ch, this.config.nOut]);
+      const cls = tf.add(tf.matMul(flat, kernel), this.#clsBias) as tf.Tensor2D;
+      return { adv: this.#adv(last), cls, features };
+    });
+  }
+
+  /** Only the adversarial score `[B]` (skips the classification head). */
+  score(x: tf.Tensor4D): tf.Tensor1D {
+    this.#check(x);
+    return tf.tidy(() => this.#adv(this.#trunk(x).last));
+  }
+
+  /** The layers with output shapes (see {@linkcode describeDiscriminator}). */
+  describe(): LayerDescription[] {
+    return describeDiscriminator(this.config);
+  }
+
+  /** Every weight by name. */
+  getWeights(): NamedWeights {
+    return this.params.getWeights();
+  }
+
+  /** Load weights from {@linkcode Discriminator.getWeights}. */
+  setWeights(weights: NamedWeights): void {
+    this.params.setWeights(weights);
+  }
+
+  /** Shapes of every weight by name. */
+  weightShapes(): Record<string, number[]> {
+    return this.params.shapes();
+  }
+
+  /** Release the weights. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}
