@@ -152,13 +152,15 @@ export function melCepstrum(
 /** Options for {@linkcode melCepstra} and {@linkcode spectrogramMelCepstra}. */
 export interface SpectrogramMelCepstrumOptions extends MelCepstrumOptions {
   /**
-   * Lower dB bound of the [0, 1] normalisation: value 0 is this level.
-   * @default {-80}
+   * Lower dB bound of the [0, 1] normalisation: value 0 is this level
+   * (lib/data's `DEFAULT_FEATURES.minDb`).
+   * @default {-90}
    */
   minDb?: number;
   /**
-   * Upper dB bound of the [0, 1] normalisation: value 1 is this level.
-   * @default {0}
+   * Upper dB bound of the [0, 1] normalisation: value 1 is this level
+   * (lib/data's `DEFAULT_FEATURES.maxDb`).
+   * @default {10}
    */
   maxDb?: number;
 }
@@ -195,8 +197,8 @@ export function spectrogramMelCepstra(
       `Cannot compute mel-cepstra: ${data.length} values do not fill a ${h}×${w} spectrogram`,
     );
   }
-  const minDb = options.minDb ?? -80;
-  const maxDb = options.maxDb ?? 0;
+  const minDb = options.minDb ?? -90;
+  const maxDb = options.maxDb ?? 10;
   const toLn = Math.LN10 / 20; // dB of amplitude -> natural log
   const frames: Float32Array[] = [];
   for (let t = 0; t < w; t++) {

@@ -9,3 +9,4 @@ export * from "./diagnostics.ts";
 export * from "./mcd.ts";
 export * from "./png.ts";
 export * from "./plots.ts";
+export * from "./speaker_classifier.ts";
