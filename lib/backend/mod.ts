@@ -4,3 +4,4 @@
  * @module
  */
 export * from "./init.ts";
+export * from "./wasm_kernels.ts";

@@ -30,7 +30,7 @@ export function keepPackageKernel(config: tf.KernelConfig): void {
 }
 
 /** The wasm package's own kernel `name`, also when voxlab has replaced it. */
-function packageKernel(name: string): tf.KernelConfig {
+export function packageKernel(name: string): tf.KernelConfig {
   const config = replaced.get(name) ?? tf.getKernel(name, "wasm");
   if (config === undefined) {
     throw new Error(`Cannot run wasm kernel '${name}': it is not registered`);
