@@ -1,0 +1,209 @@
+/**
+ * Run directories: `runs/<experiment>/<timestamp>/` with `config.yaml`,
+ * `run.json`, `metrics.jsonl`, `checkpoint.vxck`, `samples/` and `report.md`.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { plotLossCurves } from "../eval/plots.ts";
+import { describeDiscriminator, describeGenerator } from "../model/mod.ts";
+import { readMetrics } from "../train/metrics.ts";
+import { diff, formatDiff } from "./diff.ts";
+import { renderReport, type RunInfo } from "./record.ts";
+import { configHash, experimentFromYaml, experimentToYaml } from "./serialize.ts";
+import type { Experiment } from "./types.ts";
+
+/** File names inside a run directory. */
+export const RUN_FILES = {
+  config: "config.yaml",
+  info: "run.json",
+  metrics: "metrics.jsonl",
+  checkpoint: "checkpoint.vxck",
+  samples: "samples",
+  lossCurves: "loss_curves.png",
+  report: "report.md",
+} as const;
+
+/** A run directory that cannot be used; the message is one line (or a diff) for the user. */
+export class RunDirError extends Error {
+  override name = "RunDirError";
+}
+
+function stamp(date: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${date.getUTCFullYear()}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-` +
+    `${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
+}
+
+/** Options for {@linkcode createRunDir}. */
+export interface CreateRunDirOptions {
+  /**
+   * The folder that holds `<experiment>/<timestamp>/`.
+   * @default {"runs"}
+   */
+  root?: string;
+  /**
+   * The time the directory is named after (UTC, `YYYYMMDD-HHMMSS`).
+   * @default {new Date()}
+   */
+  now?: Date;
+}
+
+/**
+ * Create `<root>/<id>/<timestamp>/` (with a `-2`, `-3`… suffix if taken) and
+ * write the resolved `config.yaml`. Returns the directory path.
+ */
+export async function createRunDir(
+  exp: Experiment,
+  options: CreateRunDirOptions = {},
+): Promise<string> {
+  const parent = join(options.root ?? "runs", exp.meta.id);
+  await Deno.mkdir(parent, { recursive: true });
+  const base = stamp(options.now ?? new Date());
+  for (let n = 1;; n++) {
+    const dir = join(parent, n === 1 ? base : `${base}-${n}`);
+    try {
+      await Deno.mkdir(dir);
+    } catch (e) {
+      if (e instanceof Deno.errors.AlreadyExists) continue;
+      throw e;
+    }
+    await Deno.mkdir(join(dir, RUN_FILES.samples));
+    await Deno.writeTextFile(join(dir, RUN_FILES.config), experimentToYaml(exp));
+    return dir;
+  }
+}
+
+/** Write `run.json` (atomically, via a temp file). */
+export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
+  const path = join(dir, RUN_FILES.info);
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(info, null, 2) + "\n");
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+/** Read `run.json`. */
+export async function readRunInfo(dir: string): Promise<RunInfo> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, RUN_FILES.info))) as RunInfo;
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot read run '${dir}': ${
+        e instanceof Deno.errors.NotFound
+          ? "no run.json (not a run directory?)"
+          : (e as Error).message
+      }`,
+    );
+  }
+}
+
+/** Read the resolved experiment from `config.yaml`. */
+export async function readRunConfig(dir: string): Promise<Experiment> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, RUN_FILES.config));
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot read run '${dir}': ${
+        e instanceof Deno.errors.NotFound
+          ? "no config.yaml (not a run directory?)"
+          : (e as Error).message
+      }`,
+    );
+  }
+  try {
+    return experimentFromYaml(text);
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot read run '${dir}': config.yaml is invalid: ${(e as Error).message}`,
+    );
+  }
+}
+
+/**
+ * Check that `exp` may resume the run in `dir`: its config hash must equal
+ * the run's. Otherwise a {@linkcode RunDirError} lists the differences, unless
+ * `force` is set.
+ *
+ * @returns the differences (empty when the configs agree).
+ */
+export async function checkResume(
+  dir: string,
+  exp: Experiment,
+  options: { force?: boolean } = {},
+): Promise<string> {
+  const saved = await readRunConfig(dir);
+  if (configHash(saved) === configHash(exp)) return "";
+  const text = formatDiff(diff(saved, exp));
+  if (!options.force) {
+    throw new RunDirError(
+      `Cannot resume run '${dir}': the config differs from the run's (use --force to resume anyway):\n${text}`,
+    );
+  }
+  return text;
+}
+
+/** The images of a run directory to embed in its report: loss curves, first and last samples. */
+async function reportImages(dir: string): Promise<{ path: string; caption: string }[]> {
+  const images: { path: string; caption: string }[] = [];
+  try {
+    await Deno.stat(join(dir, RUN_FILES.lossCurves));
+    images.push({ path: RUN_FILES.lossCurves, caption: "Loss terms over iterations." });
+  } catch { /* no curves yet */ }
+  const samples: string[] = [];
+  try {
+    for await (const e of Deno.readDir(join(dir, RUN_FILES.samples))) {
+      if (e.isFile && e.name.endsWith(".png")) samples.push(e.name);
+    }
+  } catch { /* no samples */ }
+  samples.sort();
+  const picked = samples.length > 1 ? [samples[0]!, samples.at(-1)!] : samples;
+  for (const name of picked) {
+    const iter = Number(name.match(/(\d+)/)?.[1] ?? NaN);
+    images.push({
+      path: `${RUN_FILES.samples}/${name}`,
+      caption:
+        `Samples at iteration ${iter}: input x_A, G(x_A, c_B) for the target labels, and the ` +
+        `reconstruction G(G(x_A, c_B), c_A).`,
+    });
+  }
+  return images;
+}
+
+/**
+ * Render and write `report.md` for a run directory (and `loss_curves.png`
+ * from its metrics). Returns the report's path.
+ *
+ * The model diagrams come from the models' `describe()` at the run's sizes;
+ * the training diagrams from the run's loss wiring.
+ */
+export async function writeReport(dir: string): Promise<string> {
+  const exp = await readRunConfig(dir);
+  const info = await readRunInfo(dir);
+  let metrics: Awaited<ReturnType<typeof readMetrics>> = [];
+  try {
+    metrics = await readMetrics(join(dir, RUN_FILES.metrics));
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  if (metrics.length > 0) {
+    await Deno.writeFile(join(dir, RUN_FILES.lossCurves), plotLossCurves(metrics).toPng());
+  }
+  const sizes = { height: info.data.height, width: info.data.width, channels: 1 };
+  const generator = describeGenerator({ ...exp.model.generator, ...sizes, nIn: info.data.nIn });
+  const discriminator = describeDiscriminator({
+    ...exp.model.discriminator,
+    ...sizes,
+    nOut: info.data.nOut,
+  });
+  const text = renderReport({
+    experiment: exp,
+    info,
+    generator,
+    discriminator,
+    metrics,
+    images: await reportImages(dir),
+  });
+  const path = join(dir, RUN_FILES.report);
+  await Deno.writeTextFile(path, text);
+  return path;
+}
