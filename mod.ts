@@ -17,3 +17,4 @@ export * from "./lib/backend/mod.ts";
 export * from "./lib/experiment/mod.ts";
 export * from "./lib/eval/mod.ts";
 export * from "./lib/model/mod.ts";
+export * from "./lib/loss/mod.ts";

@@ -90,12 +90,41 @@ function checkInput(name: string, x: tf.Tensor, channels: number): void {
   }
 }
 
+/**
+ * LeakyReLU `max(x, 0) + slope · min(x, 0)` whose gradient is itself
+ * differentiable, as a gradient penalty needs: tfjs's own `LeakyRelu`
+ * gradient goes through `Greater`, which has no gradient, so double
+ * back-propagation through it fails. Here the forward pass saves the slope
+ * map `s(x) = x > 0 ? 1 : slope` (a constant for the tape) and the gradient
+ * is `dy · s(x)`, linear in `dy`.
+ *
+ * @example
+ * ```ts
+ * import { leakyRelu } from "./blocks.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(leakyRelu(tf.tensor1d([-1, 2]), 0.2).dataSync().join() === "-0.2,2");
+ * ```
+ */
+export function leakyRelu<T extends tf.Tensor>(x: T, slope: number): T {
+  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, save] = args as [tf.Tensor, tf.GradSaveFunc];
+    const slopeMap = tf.add(tf.mul(tf.step(xi), 1 - slope), slope);
+    save([slopeMap]);
+    return {
+      value: tf.mul(xi, slopeMap),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.mul(dy, saved[0]!)],
+    };
+  });
+  return fn(x) as T;
+}
+
 function activate(x: tf.Tensor4D, activation: Activation, slope: number): tf.Tensor4D {
   switch (activation) {
     case "relu":
       return tf.relu(x);
     case "leaky_relu":
-      return tf.leakyRelu(x, slope);
+      return leakyRelu(x, slope);
     case "sigmoid":
       return tf.sigmoid(x);
     case "linear":
