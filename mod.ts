@@ -18,3 +18,5 @@ export * from "./lib/experiment/mod.ts";
 export * from "./lib/eval/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/loss/mod.ts";
+export * from "./lib/data/mod.ts";
+export * from "./lib/schedule/mod.ts";
