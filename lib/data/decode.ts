@@ -1,0 +1,141 @@
+/**
+ * Decoding audio files of any supported container to mono float samples.
+ *
+ * WAV is decoded in TypeScript ({@linkcode decodeWav}); FLAC (VCTK 0.92 ships
+ * FLAC) through `@wasm-audio-decoders/flac`, a pure-wasm decoder.
+ *
+ * @module
+ */
+
+import { FLACDecoder } from "../deps.ts";
+import { DataError } from "./errors.ts";
+import { type Audio, decodeWav } from "./wav.ts";
+
+/** Options for {@linkcode decodeAudio} and {@linkcode readAudioFile}. */
+export interface DecodeAudioOptions {
+  /**
+   * The file name used in error messages.
+   * @default {"<memory>"}
+   */
+  path?: string;
+}
+
+/** Container formats {@linkcode decodeAudio} recognises. */
+export type AudioContainer = "wav" | "flac";
+
+/** Tell the container from a file's first bytes, or `null` when unknown. */
+export function sniffContainer(bytes: Uint8Array): AudioContainer | null {
+  const tag = String.fromCharCode(...bytes.subarray(0, 4));
+  if (tag === "RIFF") return "wav";
+  if (tag === "fLaC") return "flac";
+  // FLAC files may start with an ID3v2 tag: skip it and look again.
+  if (tag.startsWith("ID3") && bytes.length > 10) {
+    const size = ((bytes[6]! & 0x7f) << 21) | ((bytes[7]! & 0x7f) << 14) |
+      ((bytes[8]! & 0x7f) << 7) | (bytes[9]! & 0x7f);
+    const rest = bytes.subarray(10 + size, 14 + size);
+    if (String.fromCharCode(...rest) === "fLaC") return "flac";
+  }
+  return null;
+}
+
+async function decodeFlac(bytes: Uint8Array, path: string): Promise<Audio> {
+  const fail = (problem: string): never => {
+    throw new DataError("Cannot read FLAC file", path, problem);
+  };
+  const decoder = new FLACDecoder();
+  try {
+    await decoder.ready;
+    const result = await decoder.decodeFile(bytes);
+    const { channelData, samplesDecoded, sampleRate } = result;
+    if (result.errors.length > 0) {
+      fail(`corrupt stream (${String(result.errors[0]!.message)})`);
+    }
+    if (samplesDecoded === 0 || channelData.length === 0) fail("the stream holds no samples");
+    const out = new Float32Array(samplesDecoded);
+    for (const ch of channelData) {
+      for (let i = 0; i < samplesDecoded; i++) out[i]! += ch[i]! / channelData.length;
+    }
+    return { samples: out, sampleRate };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    return fail(`corrupt stream (${e instanceof Error ? e.message : String(e)})`);
+  } finally {
+    decoder.free();
+  }
+}
+
+/**
+ * Decode WAV or FLAC bytes to mono samples, and check they are usable:
+ * non-empty and free of NaN or infinite values.
+ *
+ * @throws {DataError} naming the file and the problem.
+ * @example
+ * ```ts
+ * import { decodeAudio, encodeWav } from "./mod.ts";
+ * const wav = encodeWav({ samples: new Float32Array(100), sampleRate: 16000 });
+ * const audio = await decodeAudio(wav, { path: "silence.wav" });
+ * console.assert(audio.samples.length === 100);
+ * ```
+ */
+export async function decodeAudio(
+  bytes: Uint8Array,
+  options: DecodeAudioOptions = {},
+): Promise<Audio> {
+  const path = options.path ?? "<memory>";
+  if (bytes.length === 0) throw new DataError("Cannot read audio file", path, "the file is empty");
+  const kind = sniffContainer(bytes);
+  let audio: Audio;
+  if (kind === "wav") audio = decodeWav(bytes, { path });
+  else if (kind === "flac") audio = await decodeFlac(bytes, path);
+  else {
+    const head = Array.from(
+      bytes.subarray(0, 4),
+      (b) => b >= 32 && b < 127 ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
+    ).join("");
+    throw new DataError(
+      "Cannot read audio file",
+      path,
+      `unrecognised format: expected 'RIFF' (WAV) or 'fLaC' header, found '${head}'`,
+    );
+  }
+  const s = audio.samples;
+  for (let i = 0; i < s.length; i++) {
+    if (!Number.isFinite(s[i]!)) {
+      throw new DataError(
+        "Cannot read audio file",
+        path,
+        `sample ${i} is ${s[i]} (expected finite values)`,
+      );
+    }
+  }
+  return audio;
+}
+
+/**
+ * Read and decode an audio file (WAV or FLAC) to mono samples.
+ *
+ * @throws {DataError} when the file is missing, unreadable or undecodable.
+ * @example
+ * ```ts
+ * import { readAudioFile, writeWavFile } from "./mod.ts";
+ * const dir = await Deno.makeTempDir();
+ * await writeWavFile(`${dir}/a.wav`, { samples: new Float32Array(10), sampleRate: 8000 });
+ * const audio = await readAudioFile(`${dir}/a.wav`);
+ * console.assert(audio.sampleRate === 8000);
+ * await Deno.remove(dir, { recursive: true });
+ * ```
+ */
+export async function readAudioFile(path: string): Promise<Audio> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    const problem = e instanceof Deno.errors.NotFound
+      ? "the file does not exist"
+      : e instanceof Error
+      ? e.message
+      : String(e);
+    throw new DataError("Cannot read audio file", path, problem);
+  }
+  return await decodeAudio(bytes, { path });
+}
