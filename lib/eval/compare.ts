@@ -1,0 +1,328 @@
+/**
+ * Side-by-side comparison of run directories: the config differences (by dot
+ * path, via `lib/experiment`'s `diff`), the final metrics and the last
+ * diagnostics with the collapse warning, as one Markdown table.
+ *
+ * A run directory holds `config.yaml`, `metrics.jsonl` and, when diagnostics
+ * ran, `diagnostics.jsonl`.
+ *
+ * @module
+ */
+
+import { YAML } from "../deps.ts";
+import { diff } from "../experiment/diff.ts";
+import type { Experiment } from "../experiment/types.ts";
+import { readMetrics } from "../train/metrics.ts";
+import { collapseWarning, type DiagnosticsRecord, readDiagnostics } from "./monitor.ts";
+
+/** A run could not be read; the message names the run and the problem. */
+export class CompareError extends Error {
+  override name = "CompareError";
+}
+
+/** What {@linkcode readRunSummary} extracts from one run directory. */
+export interface RunSummary {
+  /** The run directory. */
+  dir: string;
+  /** A short column name: `<experiment>/<timestamp>` (the last two path parts). */
+  name: string;
+  /** The resolved config as parsed from `config.yaml`. */
+  config: Record<string, unknown>;
+  /** Iterations recorded in `metrics.jsonl`. */
+  iterations: number;
+  /** Training seconds at the last record. */
+  elapsed: number;
+  /** Each loss term averaged over the final window of iterations. */
+  terms: Record<string, number>;
+  /** How many final iterations the terms are averaged over. */
+  window: number;
+  /** The last diagnostics record, if any. */
+  diagnostics: DiagnosticsRecord | null;
+  /** The collapse warning fired during the run, if any. */
+  warning: string | null;
+}
+
+/** Options for {@linkcode readRunSummary} and {@linkcode compareRuns}. */
+export interface RunSummaryOptions {
+  /**
+   * Final iterations each loss term is averaged over (fewer if the run is shorter).
+   * @default {50}
+   */
+  window?: number;
+}
+
+/**
+ * Read a run directory's config, final metrics and diagnostics.
+ *
+ * @throws {CompareError} when the directory or its `config.yaml` is missing or unreadable.
+ */
+export async function readRunSummary(
+  dir: string,
+  options: RunSummaryOptions = {},
+): Promise<RunSummary> {
+  const clean = dir.replace(/\/+$/, "");
+  let configText: string;
+  try {
+    configText = await Deno.readTextFile(`${clean}/config.yaml`);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? "no config.yaml (is it a run directory?)"
+      : String(e);
+    throw new CompareError(`Cannot read run '${dir}': ${why}`);
+  }
+  let config: unknown;
+  try {
+    config = YAML.parse(configText);
+  } catch (e) {
+    throw new CompareError(
+      `Cannot read run '${dir}': config.yaml is not valid YAML: ${(e as Error).message}`,
+    );
+  }
+  if (typeof config !== "object" || config === null || Array.isArray(config)) {
+    throw new CompareError(`Cannot read run '${dir}': config.yaml is not a mapping`);
+  }
+  let metrics: Awaited<ReturnType<typeof readMetrics>> = [];
+  try {
+    metrics = await readMetrics(`${clean}/metrics.jsonl`);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new CompareError(`Cannot read run '${dir}': ${(e as Error).message}`);
+    }
+  }
+  const window = Math.min(options.window ?? 50, metrics.length);
+  const tail = metrics.slice(metrics.length - window);
+  const sums: Record<string, [number, number]> = {};
+  for (const r of tail) {
+    for (const [k, v] of Object.entries(r.terms)) {
+      const s = sums[k] ?? [0, 0];
+      s[0] += v;
+      s[1]++;
+      sums[k] = s;
+    }
+  }
+  const terms = Object.fromEntries(Object.entries(sums).map(([k, [s, n]]) => [k, s / n]));
+  const diagnostics = await readDiagnostics(`${clean}/diagnostics.jsonl`);
+  const parts = clean.split("/").filter(Boolean);
+  return {
+    dir,
+    name: parts.slice(-2).join("/") || clean,
+    config: config as Record<string, unknown>,
+    iterations: metrics.at(-1)?.iteration ?? 0,
+    elapsed: metrics.at(-1)?.elapsed ?? 0,
+    terms,
+    window,
+    diagnostics: diagnostics.at(-1) ?? null,
+    warning: collapseWarning(diagnostics),
+  };
+}
+
+/** A comparison: a header and rows of cells, grouped in sections. */
+export interface Comparison {
+  /** Column names, one per run. */
+  runs: string[];
+  /** Sections in order: title, then rows of `[label, ...one cell per run]`. */
+  sections: { title: string; rows: string[][] }[];
+}
+
+function valueAt(obj: unknown, path: string): unknown {
+  let cur: unknown = obj;
+  for (const key of path.split(".")) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<string, unknown>)[key];
+  }
+  return cur;
+}
+
+function cell(value: unknown): string {
+  if (value === undefined) return "(absent)";
+  if (typeof value === "number") return fmtNumber(value);
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function fmtNumber(v: number): string {
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(3) : v.toPrecision(4);
+}
+
+/**
+ * Build the comparison of runs: config differences against the first run
+ * (every path that differs in any run), final loss terms, diagnostics and
+ * the collapse warning.
+ *
+ * @example
+ * ```ts
+ * import { compareRuns } from "./compare.ts";
+ * const run = (name: string, w: number | undefined) => ({
+ *   dir: name, name, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
+ *   terms: { "G.adversarial": 0.5 },
+ *   config: { losses: { generator: w === undefined ? {} : { identity: { weight: w } } } },
+ * });
+ * const c = compareRuns([run("a", 5), run("b", undefined)]);
+ * console.assert(c.sections[0]!.rows[0]!.join() === "losses.generator.identity,{\"weight\":5},(absent)");
+ * ```
+ */
+export function compareRuns(runs: readonly RunSummary[]): Comparison {
+  if (runs.length === 0) throw new RangeError("Cannot compare runs: no runs given");
+  const first = runs[0]!;
+  const paths = new Set<string>();
+  for (const run of runs.slice(1)) {
+    for (
+      const d of diff(first.config as unknown as Experiment, run.config as unknown as Experiment)
+    ) {
+      paths.add(d.path);
+    }
+  }
+  const configRows = [...paths].sort().map((
+    p,
+  ) => [p, ...runs.map((r) => cell(valueAt(r.config, p)))]);
+  if (configRows.length === 0) configRows.push(["(no differences)", ...runs.map(() => "")]);
+
+  const metricRows: string[][] = [
+    ["iterations", ...runs.map((r) => String(r.iterations))],
+    ["training time", ...runs.map((r) => formatDuration(r.elapsed))],
+  ];
+  const termNames = [...new Set(runs.flatMap((r) => Object.keys(r.terms)))].sort();
+  for (const t of termNames) {
+    metricRows.push([t, ...runs.map((r) => (t in r.terms ? fmtNumber(r.terms[t]!) : "(absent)"))]);
+  }
+
+  const diagRows: string[][] = [
+    [
+      "evaluated at iteration",
+      ...runs.map((r) => r.diagnostics ? String(r.diagnostics.iteration) : "–"),
+    ],
+    [
+      "label sensitivity",
+      ...runs.map((r) =>
+        r.diagnostics
+          ? fmtNumber(r.diagnostics.labelSensitivity) + (r.diagnostics.collapsed ? " ⚠" : "")
+          : "–"
+      ),
+    ],
+    [
+      "identity distance",
+      ...runs.map((r) => (r.diagnostics ? fmtNumber(r.diagnostics.identityDistance) : "–")),
+    ],
+  ];
+  const accNames = [...new Set(runs.flatMap((r) => Object.keys(r.diagnostics?.accuracy ?? {})))];
+  for (const n of accNames) {
+    diagRows.push([
+      `accuracy (${n})`,
+      ...runs.map((r) => {
+        const v = r.diagnostics?.accuracy[n];
+        return v === undefined ? "–" : fmtNumber(v);
+      }),
+    ]);
+  }
+  if (runs.some((r) => r.diagnostics?.mcd)) {
+    diagRows.push([
+      "MCD converted / source [dB]",
+      ...runs.map((r) => {
+        const m = r.diagnostics?.mcd;
+        return m ? `${m.converted.toFixed(2)} / ${m.source.toFixed(2)}` : "–";
+      }),
+    ]);
+  }
+  diagRows.push(["collapse warning", ...runs.map((r) => r.warning ?? "none")]);
+
+  const window = Math.max(...runs.map((r) => r.window));
+  return {
+    runs: runs.map((r) => r.name),
+    sections: [
+      { title: "config differences (vs. the first run)", rows: configRows },
+      { title: `final metrics (mean of the last ${window} iterations)`, rows: metricRows },
+      { title: "diagnostics (last evaluation)", rows: diagRows },
+    ],
+  };
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds.toFixed(1)} s`;
+  if (seconds < 3600) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(2)} h`;
+}
+
+const escapeCell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
+
+/**
+ * Render a comparison as a Markdown table (one table, bold section rows),
+ * padded so it also reads well in a terminal.
+ */
+export function comparisonMarkdown(comparison: Comparison): string {
+  const header = ["", ...comparison.runs];
+  const body: string[][] = [];
+  for (const s of comparison.sections) {
+    body.push([`**${s.title}**`, ...comparison.runs.map(() => "")]);
+    body.push(...s.rows);
+  }
+  const all = [header, ...body].map((r) => r.map(escapeCell));
+  const widths = header.map((_, c) => Math.max(3, ...all.map((r) => [...(r[c] ?? "")].length)));
+  const line = (r: string[]) =>
+    `| ${r.map((v, c) => v + " ".repeat(widths[c]! - [...v].length)).join(" | ")} |`;
+  return [
+    line(all[0]!),
+    `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`,
+    ...all.slice(1).map(line),
+  ].join("\n") + "\n";
+}
+
+/**
+ * Resolve a path to a run directory: a directory holding `config.yaml` is
+ * itself; an experiment directory (`runs/<experiment>`) resolves to its latest
+ * run (the last timestamp folder, by name, that holds a `config.yaml`).
+ *
+ * @throws {CompareError} when neither applies.
+ */
+export async function resolveRunDir(path: string): Promise<string> {
+  const clean = path.replace(/\/+$/, "");
+  const isRun = async (d: string) => {
+    try {
+      return (await Deno.stat(`${d}/config.yaml`)).isFile;
+    } catch {
+      return false;
+    }
+  };
+  if (await isRun(clean)) return clean;
+  const children: string[] = [];
+  try {
+    for await (const e of Deno.readDir(clean)) if (e.isDirectory) children.push(e.name);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound ? "no such directory" : String(e);
+    throw new CompareError(`Cannot read run '${path}': ${why}`);
+  }
+  for (const name of children.sort().reverse()) {
+    if (await isRun(`${clean}/${name}`)) return `${clean}/${name}`;
+  }
+  throw new CompareError(
+    `Cannot read run '${path}': no config.yaml in it or in any folder below it (is it a run directory?)`,
+  );
+}
+
+/** Options for {@linkcode compareRunDirs}. */
+export interface CompareRunDirsOptions extends RunSummaryOptions {
+  /**
+   * Write the Markdown here as well; `null` writes nothing.
+   * @default {null}
+   */
+  out?: string | null;
+}
+
+/**
+ * Read run directories, compare them and render the Markdown (written to
+ * `options.out` when given).
+ *
+ * @throws {CompareError} when a run cannot be read.
+ */
+export async function compareRunDirs(
+  dirs: readonly string[],
+  options: CompareRunDirsOptions = {},
+): Promise<{ markdown: string; runs: RunSummary[] }> {
+  if (dirs.length === 0) throw new CompareError("Cannot compare runs: no run directories given");
+  const resolved = await Promise.all(dirs.map(resolveRunDir));
+  const runs = await Promise.all(resolved.map((d) => readRunSummary(d, options)));
+  const markdown = `# Run comparison\n\n${comparisonMarkdown(compareRuns(runs))}`;
+  if (options.out) await Deno.writeTextFile(options.out, markdown);
+  return { markdown, runs };
+}

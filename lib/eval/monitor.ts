@@ -1,0 +1,425 @@
+/**
+ * Diagnostics during training: every N iterations the generator is run on a
+ * fixed held-out batch, the numbers of `diagnostics.ts` (and MCD against the
+ * target speaker's own rendition) are appended to `diagnostics.jsonl`, and a
+ * {@linkcode CollapseDetector} turns a run of low label sensitivities into a
+ * warning for the progress output and the report.
+ *
+ * The training loop calls {@linkcode DiagnosticsMonitor.onStepEnd} from its
+ * `onStepEnd` hook; the report embeds {@linkcode DiagnosticsMonitor.markdown}.
+ *
+ * @module
+ */
+
+import { tf } from "../deps.ts";
+import {
+  type ClassifierFn,
+  CollapseDetector,
+  type CollapseDetectorOptions,
+  conversionAccuracy,
+  dataSpread,
+  type GeneratorFn,
+  identityDistance,
+  labelSensitivity,
+} from "./diagnostics.ts";
+import { mcd, spectrogramMelCepstra, type SpectrogramMelCepstrumOptions } from "./mcd.ts";
+import type { Canvas } from "./png.ts";
+import { type LinePanel, plotLinePanels } from "./plots.ts";
+
+/** Parallel pairs for MCD: `references[i]` is the target's own rendition for `sources[i]`. */
+export interface ParallelPairs {
+  /** Source spectrograms `[P, H, W, 1]`. */
+  sources: tf.Tensor4D;
+  /** Target input labels `[P, nIn]`, one per pair. */
+  targets: tf.Tensor2D;
+  /** The target speaker saying the same sentence, `[P, H, W, 1]`. */
+  references: tf.Tensor4D;
+}
+
+/** Everything the diagnostics need, fixed for the whole run. */
+export interface DiagnosticsProbe {
+  /** The generator in inference mode (BN running statistics). */
+  generator: GeneratorFn;
+  /** Held-out real spectrograms `[B, H, W, 1]`, B ≥ 2. */
+  x: tf.Tensor4D;
+  /** Input labels of the targets `[K, nIn]`, K ≥ 2 distinct. */
+  targets: tf.Tensor2D;
+  /** A readable name per target (e.g. `speaker=f1`). */
+  targetNames: readonly string[];
+  /** Per target, the class index the classifiers should predict. */
+  targetClasses?: readonly number[];
+  /** Classifiers by name (`discriminator`, `classifier`); each needs `targetClasses`. */
+  classifiers?: Readonly<Record<string, ClassifierFn>>;
+  /** Parallel pairs for MCD, if the corpus is parallel. */
+  parallel?: ParallelPairs;
+  /** dB range and mel-cepstrum settings for MCD. */
+  mcdOptions?: SpectrogramMelCepstrumOptions;
+}
+
+/** One line of `diagnostics.jsonl`. */
+export interface DiagnosticsRecord {
+  /** Training iteration (1-based, as in `metrics.jsonl`). */
+  iteration: number;
+  /** Relative label sensitivity (see `labelSensitivity`). */
+  labelSensitivity: number;
+  /** Mean |G(x, c_t) − x| over the targets. */
+  identityDistance: number;
+  /** The held-out batch's spread (the yardstick of label sensitivity). */
+  spread: number;
+  /** Conversion accuracy by classifier name. */
+  accuracy: Record<string, number>;
+  /** Mean MCD (dB, DTW) of converted vs reference, and of source vs reference (no conversion). */
+  mcd?: { converted: number; source: number };
+  /** Whether the collapse detector's streak is at or past its patience. */
+  collapsed: boolean;
+  /** The collapse warning, when it fired at this evaluation. */
+  warning?: string;
+  /** Seconds the evaluation took. */
+  seconds: number;
+}
+
+function mcdOfPairs(
+  converted: tf.Tensor4D,
+  references: tf.Tensor4D,
+  options: SpectrogramMelCepstrumOptions,
+): number {
+  const [p, h, w] = converted.shape;
+  const a = converted.dataSync() as Float32Array, b = references.dataSync() as Float32Array;
+  const [, hr, wr] = references.shape;
+  let sum = 0;
+  for (let i = 0; i < p; i++) {
+    const ca = spectrogramMelCepstra(a.subarray(i * h * w, (i + 1) * h * w), [h, w], options);
+    const cb = spectrogramMelCepstra(b.subarray(i * hr * wr, (i + 1) * hr * wr), [hr, wr], options);
+    sum += mcd(ca, cb).mcd;
+  }
+  return sum / p;
+}
+
+/**
+ * Compute every diagnostic once on a probe (without the collapse verdict).
+ *
+ * @example An identity generator: sensitivity 0, distance 0
+ * ```ts
+ * import { tf } from "../deps.ts";
+ * import { initBackend } from "../backend/mod.ts";
+ * import { evaluateDiagnostics } from "./monitor.ts";
+ * await initBackend({ backend: "cpu", quiet: true });
+ * const x = tf.randomUniform([2, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
+ * const r = evaluateDiagnostics({ generator: (xx) => xx, x, targets: tf.eye(2) as tf.Tensor2D, targetNames: ["a", "b"] }, 10);
+ * console.assert(r.labelSensitivity === 0 && r.identityDistance === 0);
+ * ```
+ */
+export function evaluateDiagnostics(
+  probe: DiagnosticsProbe,
+  iteration: number,
+): Omit<DiagnosticsRecord, "collapsed" | "warning"> {
+  const t0 = performance.now();
+  const spread = dataSpread(probe.x);
+  const record: Omit<DiagnosticsRecord, "collapsed" | "warning"> = {
+    iteration,
+    labelSensitivity: labelSensitivity(probe.generator, probe.x, probe.targets, { spread }),
+    identityDistance: identityDistance(probe.generator, probe.x, probe.targets),
+    spread,
+    accuracy: {},
+    seconds: 0,
+  };
+  for (const [name, classifier] of Object.entries(probe.classifiers ?? {})) {
+    if (!probe.targetClasses) {
+      throw new TypeError(
+        `Cannot evaluate classifier '${name}': the probe gives no target classes`,
+      );
+    }
+    record.accuracy[name] = conversionAccuracy(probe.generator, probe.x, probe.targets, {
+      classifier,
+      targetClasses: probe.targetClasses,
+    });
+  }
+  if (probe.parallel) {
+    const { sources, targets, references } = probe.parallel;
+    const options = probe.mcdOptions ?? {};
+    const converted = tf.tidy(() => probe.generator(sources, targets));
+    try {
+      record.mcd = {
+        converted: mcdOfPairs(converted, references, options),
+        source: mcdOfPairs(sources, references, options),
+      };
+    } finally {
+      converted.dispose();
+    }
+  }
+  record.seconds = (performance.now() - t0) / 1000;
+  return record;
+}
+
+/** Options for {@linkcode DiagnosticsMonitor}. */
+export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
+  /**
+   * Evaluate every this many iterations (and at iteration 1 if `atStart`).
+   * @default {50}
+   */
+  every?: number;
+  /**
+   * Also evaluate after the first iteration, so a run shows a baseline at once.
+   * @default {true}
+   */
+  atStart?: boolean;
+  /**
+   * Where to append `diagnostics.jsonl` lines; `null` keeps records in memory only.
+   * @default {null}
+   */
+  path?: string | null;
+  /**
+   * Called with a one-line summary after each evaluation, and with the collapse
+   * warning whenever it fires (e.g. `progress.message`).
+   * @default {undefined}
+   */
+  log?: (line: string) => void;
+}
+
+/**
+ * Runs the diagnostics every N iterations, keeps the records, writes
+ * `diagnostics.jsonl` and raises the collapse warning.
+ *
+ * @example Wire it into the training loop
+ * ```ts ignore
+ * const monitor = new DiagnosticsMonitor(probe, { every: 50, path: `${runDir}/diagnostics.jsonl`, log: (l) => progress.message(l) });
+ * await runLoop(task, { hooks: { onStepEnd: (info) => monitor.onStepEnd(info) } });
+ * ```
+ */
+export class DiagnosticsMonitor {
+  /** The evaluations so far. */
+  readonly records: DiagnosticsRecord[] = [];
+  /** The probe in use. */
+  readonly probe: DiagnosticsProbe;
+  /** The collapse detector in use. */
+  readonly detector: CollapseDetector;
+  readonly #every: number;
+  readonly #atStart: boolean;
+  readonly #path: string | null;
+  readonly #log: ((line: string) => void) | undefined;
+
+  /** Create a monitor for a probe. */
+  constructor(probe: DiagnosticsProbe, options: DiagnosticsMonitorOptions = {}) {
+    this.probe = probe;
+    this.detector = new CollapseDetector(options);
+    this.#every = options.every ?? 50;
+    if (!Number.isInteger(this.#every) || this.#every < 1) {
+      throw new RangeError(
+        `Cannot create diagnostics monitor: every must be a positive integer, got ${this.#every}`,
+      );
+    }
+    this.#atStart = options.atStart ?? true;
+    this.#path = options.path ?? null;
+    this.#log = options.log;
+  }
+
+  /**
+   * The loop hook: evaluates when the iteration just finished is due.
+   * `info.iteration` is the 0-based index of that iteration (as the loop passes it).
+   */
+  onStepEnd(info: { iteration: number }): DiagnosticsRecord | null {
+    const done = info.iteration + 1;
+    if (done % this.#every === 0 || (this.#atStart && done === 1)) return this.evaluate(done);
+    return null;
+  }
+
+  /** Evaluate now, at `iteration` (1-based); records, writes and logs the result. */
+  evaluate(iteration: number): DiagnosticsRecord {
+    const base = evaluateDiagnostics(this.probe, iteration);
+    const warning = this.detector.update({
+      iteration,
+      labelSensitivity: base.labelSensitivity,
+      identityDistance: base.identityDistance,
+      spread: base.spread,
+    });
+    const record: DiagnosticsRecord = { ...base, collapsed: this.detector.collapsed };
+    if (warning) record.warning = warning;
+    this.records.push(record);
+    if (this.#path) {
+      Deno.writeTextFileSync(this.#path, JSON.stringify(record) + "\n", { append: true });
+    }
+    this.#log?.(formatDiagnostics(record));
+    if (warning) this.#log?.(warning);
+    return record;
+  }
+
+  /** The collapse warning if it fired during the run, else null. */
+  get warning(): string | null {
+    return this.detector.warning;
+  }
+
+  /** A Markdown section for the run report (see {@linkcode diagnosticsMarkdown}). */
+  markdown(options: { plot?: string } = {}): string {
+    return diagnosticsMarkdown(this.records, {
+      threshold: this.detector.threshold,
+      targetNames: this.probe.targetNames,
+      ...options,
+    });
+  }
+
+  /** Diagnostics over iterations (see {@linkcode plotDiagnostics}). */
+  plot(): Canvas {
+    return plotDiagnostics(this.records, { threshold: this.detector.threshold });
+  }
+}
+
+const f3 = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2));
+
+/**
+ * One line for the progress output, e.g.
+ * `diagnostics @200: label sensitivity 0.004, identity distance 0.002, acc classifier 0.25, MCD 9.1 dB (source 9.2)`.
+ */
+export function formatDiagnostics(r: DiagnosticsRecord): string {
+  const parts = [
+    `label sensitivity ${f3(r.labelSensitivity)}`,
+    `identity distance ${f3(r.identityDistance)}`,
+  ];
+  for (const [name, acc] of Object.entries(r.accuracy)) parts.push(`acc ${name} ${f3(acc)}`);
+  if (r.mcd) {
+    parts.push(`MCD ${r.mcd.converted.toFixed(2)} dB (source ${r.mcd.source.toFixed(2)})`);
+  }
+  return `diagnostics @${r.iteration}: ${parts.join(", ")}`;
+}
+
+/** Read a `diagnostics.jsonl`; a missing file gives an empty list. */
+export async function readDiagnostics(path: string): Promise<DiagnosticsRecord[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const out: DiagnosticsRecord[] = [];
+  const lines = text.split("\n");
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (!line) continue;
+    try {
+      out.push(JSON.parse(line) as DiagnosticsRecord);
+    } catch {
+      if (i >= lines.length - 2) break; // a last line cut short by a crash
+      throw new SyntaxError(`Cannot read diagnostics '${path}': line ${i + 1} is not valid JSON`);
+    }
+  }
+  return out;
+}
+
+/** The collapse warning recorded in a list of records (the latest one), or null. */
+export function collapseWarning(records: readonly DiagnosticsRecord[]): string | null {
+  for (let i = records.length - 1; i >= 0; i--) {
+    const w = records[i]!.warning;
+    if (w) return w;
+  }
+  return null;
+}
+
+/** Options for {@linkcode diagnosticsMarkdown}. */
+export interface DiagnosticsMarkdownOptions {
+  /**
+   * The collapse threshold, shown in the text.
+   * @default {0.05}
+   */
+  threshold?: number;
+  /**
+   * Target names, listed in the text.
+   * @default {[]}
+   */
+  targetNames?: readonly string[];
+  /**
+   * Relative path of a diagnostics plot to embed.
+   * @default {undefined}
+   */
+  plot?: string;
+}
+
+/**
+ * The report's diagnostics section: the collapse warning (if any) as a quote,
+ * a table of the evaluations (at most 12 rows, evenly spread, always the
+ * last), and the plot.
+ */
+export function diagnosticsMarkdown(
+  records: readonly DiagnosticsRecord[],
+  options: DiagnosticsMarkdownOptions = {},
+): string {
+  const lines = ["## Diagnostics", ""];
+  if (records.length === 0) {
+    lines.push("No diagnostics were computed.", "");
+    return lines.join("\n");
+  }
+  const warning = collapseWarning(records);
+  if (warning) lines.push(`> **⚠ ${warning}**`, "");
+  else {
+    lines.push(
+      `No collapse: label sensitivity stayed at or above ${
+        options.threshold ?? 0.05
+      } (or not for long enough to fire).`,
+      "",
+    );
+  }
+  if (options.targetNames?.length) {
+    lines.push(`Targets: ${options.targetNames.join(", ")}.`, "");
+  }
+  const names = [...new Set(records.flatMap((r) => Object.keys(r.accuracy)))];
+  const hasMcd = records.some((r) => r.mcd);
+  const header = ["iteration", "label sensitivity", "identity distance"];
+  for (const n of names) header.push(`accuracy (${n})`);
+  if (hasMcd) header.push("MCD converted [dB]", "MCD source [dB]");
+  lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---:").join("|")}|`);
+  const pick = records.length <= 12 ? records : Array.from(
+    { length: 12 },
+    (_, i) => records[Math.round(i * (records.length - 1) / 11)]!,
+  );
+  for (const r of pick) {
+    const row = [
+      String(r.iteration),
+      f3(r.labelSensitivity) + (r.collapsed ? " ⚠" : ""),
+      f3(r.identityDistance),
+    ];
+    for (const n of names) row.push(r.accuracy[n] === undefined ? "–" : f3(r.accuracy[n]!));
+    if (hasMcd) row.push(r.mcd?.converted.toFixed(2) ?? "–", r.mcd?.source.toFixed(2) ?? "–");
+    lines.push(`| ${row.join(" | ")} |`);
+  }
+  lines.push("");
+  lines.push(
+    "Label sensitivity is mean |G(x,c₁)−G(x,c₂)| over pairs of targets divided by the held-out " +
+      "batch's spread (mean |x_i−x_j|); identity distance is mean |G(x,c)−x|; accuracy is the " +
+      "fraction of converted outputs classified as their target; MCD compares each converted " +
+      "utterance with the target speaker's own rendition (DTW), next to the unconverted source.",
+    "",
+  );
+  if (options.plot) lines.push(`![diagnostics](${options.plot})`, "");
+  return lines.join("\n");
+}
+
+/** Panels of diagnostics over iterations: sensitivity (with the threshold), distance, accuracy, MCD. */
+export function plotDiagnostics(
+  records: readonly DiagnosticsRecord[],
+  options: { threshold?: number } = {},
+): Canvas {
+  const x = records.map((r) => r.iteration);
+  const panels: LinePanel[] = [
+    {
+      title: "label sensitivity",
+      x,
+      y: records.map((r) => r.labelSensitivity),
+      reference: options.threshold ?? 0.05,
+    },
+    { title: "identity distance", x, y: records.map((r) => r.identityDistance) },
+  ];
+  for (const name of new Set(records.flatMap((r) => Object.keys(r.accuracy)))) {
+    panels.push({
+      title: `accuracy (${name})`,
+      x,
+      y: records.map((r) => r.accuracy[name] ?? NaN),
+    });
+  }
+  if (records.some((r) => r.mcd)) {
+    panels.push({
+      title: "MCD converted [dB]",
+      x,
+      y: records.map((r) => r.mcd?.converted ?? NaN),
+    });
+  }
+  return plotLinePanels(panels, { yLabel: "value", smooth: 1 });
+}

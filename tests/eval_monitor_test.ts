@@ -1,0 +1,199 @@
+import { equal, match, ok, rejects } from "node:assert/strict";
+import { initBackend, tf } from "../mod.ts";
+import type { GeneratorFn } from "../lib/eval/diagnostics.ts";
+import {
+  collapseWarning,
+  diagnosticsMarkdown,
+  DiagnosticsMonitor,
+  type DiagnosticsProbe,
+  evaluateDiagnostics,
+  readDiagnostics,
+} from "../lib/eval/monitor.ts";
+import { CompareError, compareRunDirs, resolveRunDir } from "../lib/eval/compare.ts";
+import { main as compareMain } from "../tasks/compare.ts";
+import { experimentToYaml } from "../lib/experiment/serialize.ts";
+import { MetricsWriter } from "../lib/train/metrics.ts";
+import { Rng } from "../lib/random.ts";
+import base from "../experiments/47c97768.ts";
+import ablation from "../experiments/9ada9179.ts";
+
+await initBackend({ backend: "cpu", quiet: true });
+
+/** G(x, c) = x + s · (index of the hot label). */
+const shiftByLabel = (s: number): GeneratorFn => (x, c) => {
+  const index = tf.matMul(c, tf.reshape(tf.range(0, c.shape[1]), [-1, 1]));
+  return tf.add(x, tf.mul(s, tf.reshape(index, [-1, 1, 1, 1]))) as tf.Tensor4D;
+};
+
+function probe(generator: GeneratorFn): DiagnosticsProbe {
+  const rng = new Rng(2);
+  return {
+    generator,
+    x: tf.tensor4d(rng.uniformArray(3 * 16 * 16), [3, 16, 16, 1]),
+    targets: tf.eye(3) as tf.Tensor2D,
+    targetNames: ["speaker=a", "speaker=b", "speaker=c"],
+  };
+}
+
+async function runMonitor(generator: GeneratorFn, path: string) {
+  const p = probe(generator);
+  const logged: string[] = [];
+  const monitor = new DiagnosticsMonitor(p, {
+    every: 2,
+    patience: 3,
+    path,
+    log: (l) => logged.push(l),
+  });
+  // The loop passes 0-based iteration indices; 6 iterations -> evaluations at 1, 2, 4, 6.
+  for (let i = 0; i < 6; i++) monitor.onStepEnd({ iteration: i });
+  tf.dispose([p.x, p.targets]);
+  return { monitor, logged, records: await readDiagnostics(path) };
+}
+
+Deno.test("monitor: evaluates every N iterations and fires the collapse warning on an identity-like G", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const before = tf.memory().numTensors;
+    const { monitor, logged, records } = await runMonitor(
+      (x, c) => shiftByLabel(1e-5)(x, c),
+      `${dir}/diagnostics.jsonl`,
+    );
+    equal(tf.memory().numTensors, before);
+    equal(records.map((r) => r.iteration).join(), "1,2,4,6");
+    equal(records[1]!.warning, undefined);
+    match(records[2]!.warning ?? "", /^COLLAPSE: .*iterations 1–4/);
+    ok(records[3]!.collapsed);
+    match(monitor.warning ?? "", /4 consecutive evaluations/);
+    ok(logged.some((l) => l.startsWith("COLLAPSE")), "warning goes to the progress log");
+    ok(logged.some((l) => l.startsWith("diagnostics @6: label sensitivity")));
+    const md = monitor.markdown({ plot: "diagnostics.png" });
+    match(md, /> \*\*⚠ COLLAPSE: the generator ignores its labels/);
+    match(md, /!\[diagnostics\]\(diagnostics\.png\)/);
+    equal(collapseWarning(records), monitor.warning);
+    ok(monitor.plot().width > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("monitor: stays quiet on a label-dependent G", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { monitor, logged, records } = await runMonitor(
+      shiftByLabel(0.1),
+      `${dir}/diagnostics.jsonl`,
+    );
+    equal(records.length, 4);
+    equal(monitor.warning, null);
+    ok(records.every((r) => !r.collapsed && r.labelSensitivity > 0.1));
+    ok(!logged.some((l) => l.includes("COLLAPSE")));
+    match(diagnosticsMarkdown(records), /No collapse/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("evaluateDiagnostics: MCD is 0 for a perfect converter and not for the identity", () => {
+  tf.tidy(() => {
+    const rng = new Rng(4);
+    const sources = tf.tensor4d(rng.uniformArray(2 * 32 * 20), [2, 32, 20, 1]);
+    const references = tf.tensor4d(rng.uniformArray(2 * 32 * 20), [2, 32, 20, 1]);
+    const targets = tf.eye(2) as tf.Tensor2D;
+    const p = probe((x) => x);
+    // The perfect converter of these pairs outputs the reference.
+    const perfect: GeneratorFn = (x) => x.shape[1] === 32 ? references.clone() : x;
+    const parallel = { sources, targets, references };
+    const ideal = evaluateDiagnostics({ ...p, generator: perfect, parallel }, 1);
+    const identity = evaluateDiagnostics({ ...p, parallel }, 1);
+    equal(ideal.mcd!.converted, 0);
+    ok(ideal.mcd!.source > 1, `source MCD ${ideal.mcd!.source}`);
+    equal(identity.mcd!.converted, identity.mcd!.source);
+  });
+});
+
+async function fakeRun(
+  root: string,
+  exp: typeof base,
+  stamp: string,
+  options: { lossScale: number; collapse: boolean },
+): Promise<string> {
+  const dir = `${root}/${exp.meta.id}/${stamp}`;
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/config.yaml`, experimentToYaml(exp));
+  const w = new MetricsWriter(`${dir}/metrics.jsonl`);
+  for (let i = 1; i <= 20; i++) {
+    w.append({
+      iteration: i,
+      epoch: 1,
+      terms: { "G.adversarial": options.lossScale * i, "G.reconstruction": 2 },
+      lr: { generator: 1e-5 },
+      seconds: 1,
+      elapsed: i,
+      time: new Date(0).toISOString(),
+    });
+  }
+  w.close();
+  const rec = {
+    iteration: 20,
+    labelSensitivity: options.collapse ? 0.001 : 0.3,
+    identityDistance: 0.01,
+    spread: 0.2,
+    accuracy: { classifier: 0.25 },
+    collapsed: options.collapse,
+    seconds: 0.1,
+    ...(options.collapse ? { warning: "COLLAPSE: the generator ignores its labels (test)" } : {}),
+  };
+  await Deno.writeTextFile(`${dir}/diagnostics.jsonl`, JSON.stringify(rec) + "\n");
+  return dir;
+}
+
+Deno.test("compare: config differences, final metrics and the collapse warning side by side", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const a = await fakeRun(root, base, "20260101-000000", { lossScale: 1, collapse: false });
+    await fakeRun(root, ablation, "20250101-000000", { lossScale: 9, collapse: false });
+    const b = await fakeRun(root, ablation, "20260101-000000", { lossScale: 2, collapse: true });
+    // runs/<experiment> resolves to its latest run.
+    equal(await resolveRunDir(`${root}/9ada9179`), b);
+    const out = `${root}/compare.md`;
+    const { markdown, runs } = await compareRunDirs([a, `${root}/9ada9179/`], { out, window: 10 });
+    equal(runs.length, 2);
+    equal(await Deno.readTextFile(out), markdown);
+    const row = (label: string) =>
+      markdown.split("\n").find((l) => l.startsWith(`| ${label} `))?.split("|").map((c) =>
+        c.trim()
+      );
+    // Exactly the identity term differs (meta is ignored).
+    const identity = row("losses.generator.identity");
+    equal(identity?.[2], '{"weight":5}');
+    equal(identity?.[3], "(absent)");
+    equal(markdown.match(/^\| losses\.|^\| model\.|^\| trainer\./gm)?.length, 1);
+    // Mean of iterations 11..20 of G.adversarial: scale × 15.5.
+    equal(row("G.adversarial")?.[2], "15.50");
+    equal(row("G.adversarial")?.[3], "31");
+    equal(row("label sensitivity")?.[3], "0.001000 ⚠");
+    equal(row("collapse warning")?.[2], "none");
+    match(row("collapse warning")?.[3] ?? "", /^COLLAPSE/);
+    await rejects(compareRunDirs([`${root}/nope`]), CompareError);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("compare task: --help, and a one-line error for a missing run", async () => {
+  const errors: string[] = [];
+  const logs: string[] = [];
+  const origError = console.error, origLog = console.log;
+  console.error = (m: string) => errors.push(m);
+  console.log = (m: string) => logs.push(m);
+  try {
+    equal(await compareMain(["--help"]), 0);
+    match(logs.join("\n"), /--out <file>/);
+    equal(await compareMain(["/nonexistent/run"]), 1);
+    equal(errors.at(-1), "compare: Cannot read run '/nonexistent/run': no such directory");
+    equal(await compareMain([]), 1);
+  } finally {
+    console.error = origError;
+    console.log = origLog;
+  }
+});
