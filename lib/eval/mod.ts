@@ -10,3 +10,5 @@ export * from "./mcd.ts";
 export * from "./png.ts";
 export * from "./plots.ts";
 export * from "./speaker_classifier.ts";
+export * from "./monitor.ts";
+export * from "./compare.ts";
