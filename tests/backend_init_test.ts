@@ -47,6 +47,11 @@ if (mode === "wasm") {
     result.resize = (error instanceof BackendError) + " " + error.message;
   }
   result.again = await initBackend({ backend: "wasm", threads: Number(arg) });
+} else if (mode === "direct") {
+  // tfjs used directly, before initBackend: the default wasm factory still uses every core.
+  await tf.setBackend("wasm");
+  await tf.ready();
+  result.info = await initBackend({ quiet: true });
 } else if (mode === "summary") {
   await initBackend({ backend: "cpu", quiet: true });
   for (let i = 0; i < 3; i++) await initBackend({ backend: "cpu" });
@@ -121,6 +126,16 @@ Deno.test("wasm with 2 threads: runs 2 threads, matches cpu on conv2d, exits, ca
   );
   deepEqual(result.again, { name: "wasm", threads: 2, detail: "threaded SIMD" });
   deepEqual(voxlabLines(stderr), ["voxlab: backend wasm (threaded SIMD), 2 threads"]);
+});
+
+Deno.test("tf.setBackend('wasm') after importing voxlab also uses every core", async () => {
+  const { result } = await runChild(["direct"]);
+  const cores = Math.min(navigator.hardwareConcurrency, 8);
+  deepEqual(result.info, {
+    name: "wasm",
+    threads: cores,
+    detail: cores > 1 ? "threaded SIMD" : "SIMD",
+  });
 });
 
 Deno.test("wasm with 1 thread: the package's own SIMD module, matches cpu", async () => {

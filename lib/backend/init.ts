@@ -19,7 +19,7 @@
 import { tf } from "../deps.ts";
 import { BackendError, errorText } from "./backend_error.ts";
 import { findTensorflowPackage, loadTensorflow } from "./tensorflow.ts";
-import { initWasm } from "./wasm.ts";
+import { defaultWasmThreads, initWasm } from "./wasm.ts";
 import { registerWasmKernels } from "./wasm_kernels.ts";
 import { MAX_WASM_THREADS } from "./wasm_threads.ts";
 import { loadWebgpu } from "./webgpu.ts";
@@ -140,7 +140,7 @@ function parseOptions(options: InitBackendOptions): { backend: BackendName; thre
   }
   return {
     backend: backend as BackendName,
-    threads: threads === 0 ? Math.min(logicalCores(), MAX_WASM_THREADS) : threads,
+    threads: threads === 0 ? defaultWasmThreads() : threads,
   };
 }
 

@@ -6,6 +6,9 @@
  * caller can print a one-line notice. With one thread the package's own module is used directly
  * (no workers at all).
  *
+ * voxlab registers this factory when it is imported, with the default count (one thread per
+ * logical core), so `tf.setBackend("wasm")` and `tf.ready()` get every core too.
+ *
  * tfjs keeps one wasm backend per process and its thread pool cannot be resized, so the first
  * initialisation fixes the count: asking for a different count later is an error that says to
  * start a new process.
@@ -15,7 +18,7 @@
 
 import { tf, tfWasm } from "../deps.ts";
 import { BackendError, errorText } from "./backend_error.ts";
-import { createThreadedWasmBackend } from "./wasm_threads.ts";
+import { createThreadedWasmBackend, MAX_WASM_THREADS } from "./wasm_threads.ts";
 
 /** tfjs-backend-wasm's registration priority. */
 const WASM_PRIORITY = 2;
@@ -35,6 +38,37 @@ let fallbackReason: string | undefined;
 /** The package's own factory, kept for the single-threaded path. */
 let stockFactory: (() => tf.KernelBackend | Promise<tf.KernelBackend>) | undefined;
 
+/** The default thread count: one per logical core, at most {@linkcode MAX_WASM_THREADS}. */
+export function defaultWasmThreads(): number {
+  return Math.min(Math.max(1, navigator.hardwareConcurrency || 1), MAX_WASM_THREADS);
+}
+
+/** Register our factory for backend `wasm`, to start `threads` threads when first used. */
+function installFactory(threads: number): void {
+  stockFactory ??= tf.findBackendFactory("wasm");
+  const stock = stockFactory;
+  if (!stock) throw new BackendError("Cannot use backend 'wasm': tfjs-backend-wasm is not loaded");
+  tf.removeBackend("wasm");
+  tf.registerBackend("wasm", async () => {
+    if (threads > 1) {
+      try {
+        return await createThreadedWasmBackend(threads);
+      } catch (error) {
+        fallbackReason = errorText(error);
+      }
+    }
+    // The package's own path: single-threaded SIMD (its flag is off under Deno anyway).
+    tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
+    tfWasm.setThreadsCount(1);
+    return await stock();
+  }, WASM_PRIORITY);
+  requestedThreads = threads;
+}
+
+// From the moment voxlab is imported, wasm uses every core by default, also for code that calls
+// `tf.setBackend("wasm")` or `tf.ready()` itself. Nothing starts until the backend is first used.
+installFactory(defaultWasmThreads());
+
 /**
  * Make `wasm` the active tfjs backend with `threads` threads (a count ≥ 1, already resolved).
  *
@@ -43,26 +77,7 @@ let stockFactory: (() => tf.KernelBackend | Promise<tf.KernelBackend>) | undefin
  */
 export async function initWasm(threads: number): Promise<WasmStart> {
   if (tf.findBackend("wasm") === null) {
-    stockFactory ??= tf.findBackendFactory("wasm");
-    const stock = stockFactory;
-    if (!stock) {
-      throw new BackendError("Cannot use backend 'wasm': tfjs-backend-wasm is not loaded");
-    }
-    tf.removeBackend("wasm");
-    tf.registerBackend("wasm", async () => {
-      if (threads > 1) {
-        try {
-          return await createThreadedWasmBackend(threads);
-        } catch (error) {
-          fallbackReason = errorText(error);
-        }
-      }
-      // The package's own path: single-threaded SIMD (its flag is off under Deno anyway).
-      tf.env().set("WASM_HAS_MULTITHREAD_SUPPORT", false);
-      tfWasm.setThreadsCount(1);
-      return await stock();
-    }, WASM_PRIORITY);
-    requestedThreads = threads;
+    installFactory(threads);
   } else {
     // Already initialised, by us or by someone calling tf.setBackend("wasm") directly.
     const first = requestedThreads ?? tfWasm.getThreadsCount();
