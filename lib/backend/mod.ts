@@ -5,3 +5,4 @@
  */
 export * from "./init.ts";
 export * from "./wasm_kernels.ts";
+export * from "./gradients.ts";

@@ -10,6 +10,7 @@
  */
 
 import { tf } from "../deps.ts";
+import { registerGradients } from "./gradients.ts";
 import { batchMatMulConfig, fusedMatMulConfig } from "./kernels/batch_mat_mul.ts";
 import { conv2dBackpropFilterConfig } from "./kernels/conv2d_backprop_filter.ts";
 import { conv2dBackpropInputConfig } from "./kernels/conv2d_backprop_input.ts";
@@ -31,13 +32,16 @@ function isRegistered(config: tf.KernelConfig): boolean {
 }
 
 /**
- * Register voxlab's wasm kernels, replacing the package's slow ones.
- * Idempotent; call it after the wasm backend is chosen (initBackend does).
+ * Register voxlab's wasm kernels, replacing the package's slow ones (and the
+ * comparison gradients of `gradients.ts`, which every backend needs for the
+ * gradient penalty). Idempotent; call it after the wasm backend is chosen
+ * (initBackend does).
  *
  * @example Filter gradients on wasm
  * ```ts
  * import { registerWasmKernels } from "./wasm_kernels.ts";
  * import { tf } from "../deps.ts";
+import { registerGradients } from "./gradients.ts";
  * await tf.setBackend("wasm");
  * registerWasmKernels();
  * const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
@@ -46,6 +50,7 @@ function isRegistered(config: tf.KernelConfig): boolean {
  * ```
  */
 export function registerWasmKernels(): void {
+  registerGradients();
   for (const config of WASM_KERNELS) {
     if (isRegistered(config)) continue;
     const own = tf.getKernel(config.kernelName, "wasm");

@@ -14,8 +14,8 @@
 import { tf } from "../../deps.ts";
 import { free, input, runWasm, view, type WasmBackend } from "./wasm_call.ts";
 
-/** The broadcasting Add of the wasm backend handles at most this rank. */
-const MAX_BROADCAST_RANK = 4;
+/** The broadcasting Add of the wasm backend (XNNPACK) handles at most this rank: rank 7 fails. */
+const MAX_BROADCAST_RANK = 6;
 
 /** Tile `x` on the wasm backend. */
 function tile(
