@@ -46,14 +46,18 @@ async function decodeFlac(bytes: Uint8Array, path: string): Promise<Audio> {
   try {
     await decoder.ready;
     const result = await decoder.decodeFile(bytes);
-    const { channelData, samplesDecoded, sampleRate } = result;
+    const { channelData, samplesDecoded, sampleRate, bitDepth } = result;
+    // The decoder scales integers by 1 / (2^(bits-1) - 1); rescale to
+    // 1 / 2^(bits-1) so FLAC and WAV of the same samples decode alike.
+    const full = 2 ** ((bitDepth || 16) - 1);
+    const scale = (full - 1) / full / channelData.length;
     if (result.errors.length > 0) {
       fail(`corrupt stream (${String(result.errors[0]!.message)})`);
     }
     if (samplesDecoded === 0 || channelData.length === 0) fail("the stream holds no samples");
     const out = new Float32Array(samplesDecoded);
     for (const ch of channelData) {
-      for (let i = 0; i < samplesDecoded; i++) out[i]! += ch[i]! / channelData.length;
+      for (let i = 0; i < samplesDecoded; i++) out[i]! += ch[i]! * scale;
     }
     return { samples: out, sampleRate };
   } catch (e) {

@@ -7,7 +7,7 @@
  * female) each say the same 20 Harvard sentences, so a conversion can be
  * scored against the target speaker's own rendition. Attributes: `speaker`,
  * `gender`, and `accent` (`us`/`gb`), which is deliberately left unknown for
- * two speakers so that the -1 output labels are exercised.
+ * two speakers (`m2`, `f2`) so that the -1 output labels are exercised.
  *
  * It is built on first use into the user's cache directory, in parallel
  * workers, and deterministically (same bytes every time); the build goes
@@ -38,15 +38,18 @@ export interface DemoSpeaker {
   accent: string | null;
 }
 
-/** The eight speakers. Accent is unknown for `m3` and `f3`. */
+/**
+ * The eight speakers, interleaved by gender so that any prefix (tests use the
+ * first four) has both genders. Accent is unknown for `m2` and `f2`.
+ */
 export const DEMO_SPEAKERS: readonly DemoSpeaker[] = [
   { id: "m1", voice: "en-us+m1", pitch: 35, speed: 165, gender: "male", accent: "us" },
-  { id: "m2", voice: "en-gb+m3", pitch: 45, speed: 175, gender: "male", accent: "gb" },
-  { id: "m3", voice: "en-us+m7", pitch: 55, speed: 155, gender: "male", accent: null },
-  { id: "m4", voice: "en-gb+m2", pitch: 28, speed: 170, gender: "male", accent: "gb" },
   { id: "f1", voice: "en-us+f3", pitch: 60, speed: 170, gender: "female", accent: "us" },
-  { id: "f2", voice: "en-gb+f2", pitch: 70, speed: 160, gender: "female", accent: "gb" },
-  { id: "f3", voice: "en-us+f4", pitch: 52, speed: 180, gender: "female", accent: null },
+  { id: "m2", voice: "en-us+m7", pitch: 55, speed: 155, gender: "male", accent: null },
+  { id: "f2", voice: "en-us+f4", pitch: 52, speed: 180, gender: "female", accent: null },
+  { id: "m3", voice: "en-gb+m3", pitch: 45, speed: 175, gender: "male", accent: "gb" },
+  { id: "f3", voice: "en-gb+f2", pitch: 70, speed: 160, gender: "female", accent: "gb" },
+  { id: "m4", voice: "en-gb+m2", pitch: 28, speed: 170, gender: "male", accent: "gb" },
   { id: "f4", voice: "en-us+f5", pitch: 66, speed: 165, gender: "female", accent: "us" },
 ];
 
@@ -75,13 +78,13 @@ export const DEMO_SENTENCES: readonly string[] = [
 ];
 
 /** Version of the corpus recipe; part of the cache folder name. */
-export const DEMO_CORPUS_VERSION = 1;
+export const DEMO_CORPUS_VERSION = 2;
 
 /** Options for {@linkcode buildDemoCorpus}. */
 export interface DemoCorpusOptions {
   /**
    * Folder of the corpus.
-   * @default {userCacheDir() + "/demo-corpus-v1" (with a "-<speakers>x<sentences>" suffix for subsets)}
+   * @default {userCacheDir() + "/demo-corpus-v2" (with a "-<speakers>x<sentences>" suffix for subsets)}
    */
   dir?: string;
   /**

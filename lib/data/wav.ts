@@ -205,7 +205,7 @@ export function encodeWav(audio: Audio, options: EncodeWavOptions = {}): Uint8Ar
   if (encoding === "pcm16") {
     for (let i = 0; i < n; i++) {
       const v = Math.max(-1, Math.min(1, audio.samples[i]!));
-      view.setInt16(44 + 2 * i, Math.round(v < 0 ? v * 32768 : v * 32767), true);
+      view.setInt16(44 + 2 * i, Math.min(32767, Math.round(v * 32768)), true);
     }
   } else {
     for (let i = 0; i < n; i++) view.setFloat32(44 + 4 * i, audio.samples[i]!, true);

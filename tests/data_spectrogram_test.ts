@@ -1,0 +1,140 @@
+import { equal, ok, throws } from "node:assert/strict";
+import {
+  buildDemoCorpus,
+  DEFAULT_FEATURES,
+  denormalize,
+  griffinLim,
+  magnitudeSpectrogram,
+  normalizeMagnitudes,
+  randomCrop,
+  readAudioFile,
+  resample,
+  resolveFeatures,
+  Rng,
+  spectralConvergence,
+  stft,
+  stitch,
+  toSpectrogram,
+  toWaveform,
+  windows,
+} from "../mod.ts";
+
+const sine = (f: number, n: number, amp = 1, rate = 16000) =>
+  Float32Array.from({ length: n }, (_, i) => amp * Math.sin((2 * Math.PI * f * i) / rate));
+
+Deno.test("spectrogram: meyda magnitudes match an independent FFT; shape and bin placement", () => {
+  const x = new Rng(3).normalArray(5000, 0.1);
+  const mag = magnitudeSpectrogram(x, DEFAULT_FEATURES);
+  equal(mag.bins, 256);
+  equal(mag.frames, Math.floor(5000 / 128) + 1);
+  const ref = stft(x, 512, 128, mag.frames);
+  let maxRel = 0;
+  for (let i = 0; i < mag.data.length; i++) {
+    const r = Math.hypot(ref.re[i]!, ref.im[i]!);
+    maxRel = Math.max(maxRel, Math.abs(mag.data[i]! - r) / (r + 1e-3));
+  }
+  ok(maxRel < 1e-3, `meyda vs fft relative error ${maxRel}`);
+  // A full-scale 1 kHz sine: bin 1000 / (16000 / 512) = 32 reads 0 dB -> (0 + 90) / 100.
+  const spec = toSpectrogram(sine(1000, 16000), DEFAULT_FEATURES);
+  const t = 60;
+  let best = 0;
+  for (let k = 1; k < 256; k++) {
+    if (spec.data[k * spec.frames + t]! > spec.data[best * spec.frames + t]!) best = k;
+  }
+  equal(best, 32);
+  ok(
+    Math.abs(spec.data[32 * spec.frames + t]! - 0.9) < 0.005,
+    `peak ${spec.data[32 * spec.frames + t]}`,
+  );
+  // Silence maps to 0, everything to [0, 1].
+  const quiet = toSpectrogram(new Float32Array(2000), DEFAULT_FEATURES);
+  ok(quiet.data.every((v) => v === 0));
+  ok(spec.data.every((v) => v >= 0 && v <= 1));
+  throws(
+    () => toSpectrogram(new Float32Array(511), DEFAULT_FEATURES),
+    /shorter than one frame \(512\)/,
+  );
+});
+
+Deno.test("spectrogram: normalize/denormalize invert each other inside the dB range; tiny configs work", () => {
+  const f = DEFAULT_FEATURES;
+  const ref = (512 - 1) / 4;
+  const mags = Float32Array.from([-80, -45, -3, 5].map((db) => ref * 10 ** (db / 20)));
+  const norm = normalizeMagnitudes(mags.slice(), f);
+  ok(Math.abs(norm[0]! - 0.1) < 1e-6 && Math.abs(norm[3]! - 0.95) < 1e-6);
+  const back = denormalize({ data: norm, bins: 4, frames: 1 }, f);
+  back.forEach((m, i) => ok(Math.abs(m / mags[i]! - 1) < 1e-4));
+  const tiny = resolveFeatures({ bins: 32, segmentFrames: 32 });
+  const s = toSpectrogram(sine(2000, 4096), tiny);
+  equal(s.bins, 32);
+  equal(s.frames, 4096 / 128 + 1);
+  throws(() => resolveFeatures({ bins: 100 }), /bins must be a power of two/);
+  throws(() => resolveFeatures({ minDb: 0, maxDb: -10 }), RangeError);
+});
+
+Deno.test("segments: seeded crops, silence padding, windows and stitching", () => {
+  const bins = 3, frames = 700;
+  const data = Float32Array.from({ length: bins * frames }, (_, i) => ((i * 7919) % 1000) / 1000);
+  const spec = { data, bins, frames };
+  const a = randomCrop(spec, 256, new Rng(5)), b = randomCrop(spec, 256, new Rng(5));
+  equal(a.frames, 256);
+  equal(a.data.join(), b.data.join());
+  // The crop is a contiguous run of the source in every bin.
+  const first = a.data[0]!;
+  const start = [...Array(frames - 255).keys()].find((s) =>
+    data[s] === first && data[s + 1] === a.data[1]
+  )!;
+  for (let k = 0; k < bins; k++) {
+    for (let t = 0; t < 256; t++) equal(a.data[k * 256 + t], data[k * frames + start + t]);
+  }
+  const short = randomCrop(
+    { data: new Float32Array(bins * 10).fill(0.7), bins, frames: 10 },
+    256,
+    new Rng(1),
+  );
+  ok(short.data.subarray(0, 10).every((v) => Math.abs(v - 0.7) < 1e-6));
+  ok(short.data.subarray(10, 256).every((v) => v === 0));
+  const w = windows(spec, 256);
+  equal(w.starts.join(), "0,128,256,384,444");
+  const back = stitch(w.windows, w.starts, frames);
+  back.data.forEach((v, i) => ok(Math.abs(v - data[i]!) < 1e-6));
+  const one = windows({ data: new Float32Array(bins * 100), bins, frames: 100 }, 256);
+  equal(one.windows.length, 1);
+  equal(stitch(one.windows, one.starts, 100).frames, 100);
+});
+
+Deno.test("Griffin-Lim: on a synthesized utterance, spectral convergence < 0.08 at 60 iterations and falls with iterations", async () => {
+  const corpus = await buildDemoCorpus({ speakers: 4, sentences: 3, progress: false });
+  const audio = await resample(await readAudioFile(`${corpus.dir}/wav/f1/f1_001.wav`), 16000);
+  const spec = toSpectrogram(audio.samples, DEFAULT_FEATURES);
+  const target = {
+    data: denormalize(spec, DEFAULT_FEATURES),
+    bins: spec.bins,
+    frames: spec.frames,
+  };
+  const sc = (iterations: number, momentum?: number) =>
+    spectralConvergence(
+      target,
+      griffinLim(target, DEFAULT_FEATURES, {
+        iterations,
+        ...(momentum === undefined ? {} : { momentum }),
+      }),
+      DEFAULT_FEATURES,
+    );
+  const [sc0, sc10, sc60] = [sc(0), sc(10), sc(60)];
+  console.log(
+    `  spectral convergence (fast GL): 0 it ${sc0.toFixed(3)}, 10 it ${sc10.toFixed(3)}, 60 it ${
+      sc60.toFixed(3)
+    }`,
+  );
+  ok(sc60 < 0.08, `SC at 60 iterations ${sc60}`);
+  ok(sc60 < sc10 && sc10 < sc0);
+  const classic10 = sc(10, 0), classic30 = sc(30, 0);
+  ok(classic30 < classic10, `classic GL ${classic10} -> ${classic30}`);
+  // toWaveform = denormalize + Griffin-Lim, and keeps the level of the original.
+  const wave = toWaveform(spec, DEFAULT_FEATURES, { iterations: 30, length: audio.samples.length });
+  equal(wave.length, audio.samples.length);
+  const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
+  ok(Math.abs(20 * Math.log10(rms(wave) / rms(audio.samples))) < 1, "level within 1 dB");
+  throws(() => griffinLim(target, DEFAULT_FEATURES, { iterations: -1 }), RangeError);
+});
