@@ -19,6 +19,9 @@ import ablation from "../experiments/9ada9179.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 
+const close = (a: number, b: number, tol: number) =>
+  ok(Math.abs(a - b) <= tol, `expected ${b} ± ${tol}, got ${a}`);
+
 /** G(x, c) = x + s · (index of the hot label). */
 const shiftByLabel = (s: number): GeneratorFn => (x, c) => {
   const index = tf.matMul(c, tf.reshape(tf.range(0, c.shape[1]), [-1, 1]));
@@ -94,21 +97,26 @@ Deno.test("monitor: stays quiet on a label-dependent G", async () => {
 });
 
 Deno.test("evaluateDiagnostics: MCD is 0 for a perfect converter and not for the identity", () => {
+  const rng = new Rng(4);
+  // Whole utterances of 40 and 33 frames, longer and shorter than the 16-frame probe width ×2.
+  const utt = (frames: number) => ({ data: rng.uniformArray(16 * frames), bins: 16, frames });
+  const source = utt(40), reference = utt(33);
+  const parallel = [{ source, target: Float32Array.from([0, 1, 0]), reference }];
+  const p = probe((x) => x);
   tf.tidy(() => {
-    const rng = new Rng(4);
-    const sources = tf.tensor4d(rng.uniformArray(2 * 32 * 20), [2, 32, 20, 1]);
-    const references = tf.tensor4d(rng.uniformArray(2 * 32 * 20), [2, 32, 20, 1]);
-    const targets = tf.eye(2) as tf.Tensor2D;
-    const p = probe((x) => x);
-    // The perfect converter of these pairs outputs the reference.
-    const perfect: GeneratorFn = (x) => x.shape[1] === 32 ? references.clone() : x;
-    const parallel = { sources, targets, references };
-    const ideal = evaluateDiagnostics({ ...p, generator: perfect, parallel }, 1);
-    const identity = evaluateDiagnostics({ ...p, parallel }, 1);
+    // A pair whose source is the reference: the identity converts it perfectly.
+    const same = [{ source: reference, target: parallel[0]!.target, reference }];
+    const ideal = evaluateDiagnostics({ ...p, parallel: same }, 1);
     equal(ideal.mcd!.converted, 0);
-    ok(ideal.mcd!.source > 1, `source MCD ${ideal.mcd!.source}`);
-    equal(identity.mcd!.converted, identity.mcd!.source);
+    equal(ideal.mcd!.source, 0);
+    const identity = evaluateDiagnostics({ ...p, parallel }, 1);
+    ok(identity.mcd!.source > 1, `source MCD ${identity.mcd!.source}`);
+    close(identity.mcd!.converted, identity.mcd!.source, 1e-4);
+    // A generator that changes the spectrum moves the converted MCD away from the source's.
+    const darker = evaluateDiagnostics({ ...p, generator: (x) => tf.mul(x, 0.5), parallel }, 1);
+    ok(Math.abs(darker.mcd!.converted - darker.mcd!.source) > 0.1);
   });
+  tf.dispose([p.x, p.targets]);
 });
 
 async function fakeRun(

@@ -12,3 +12,5 @@ export * from "./plots.ts";
 export * from "./speaker_classifier.ts";
 export * from "./monitor.ts";
 export * from "./compare.ts";
+export * from "./convert.ts";
+export * from "./probe.ts";

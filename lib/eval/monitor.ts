@@ -11,7 +11,7 @@
  * @module
  */
 
-import { tf } from "../deps.ts";
+import type { tf } from "../deps.ts";
 import {
   type ClassifierFn,
   CollapseDetector,
@@ -24,16 +24,21 @@ import {
 } from "./diagnostics.ts";
 import { mcd, spectrogramMelCepstra, type SpectrogramMelCepstrumOptions } from "./mcd.ts";
 import type { Canvas } from "./png.ts";
+import type { Spectrogram } from "../data/spectrogram.ts";
+import { convertUtterance } from "./convert.ts";
 import { type LinePanel, plotLinePanels } from "./plots.ts";
 
-/** Parallel pairs for MCD: `references[i]` is the target's own rendition for `sources[i]`. */
-export interface ParallelPairs {
-  /** Source spectrograms `[P, H, W, 1]`. */
-  sources: tf.Tensor4D;
-  /** Target input labels `[P, nIn]`, one per pair. */
-  targets: tf.Tensor2D;
-  /** The target speaker saying the same sentence, `[P, H, W, 1]`. */
-  references: tf.Tensor4D;
+/**
+ * One parallel pair for MCD: a source utterance, the target's input labels,
+ * and the target speaker's own rendition of the same sentence.
+ */
+export interface ParallelPair {
+  /** The whole source utterance, [0, 1] `[bins x frames]`. */
+  source: Spectrogram;
+  /** The target's input labels `[nIn]`. */
+  target: Float32Array;
+  /** The target speaker saying the same sentence. */
+  reference: Spectrogram;
 }
 
 /** Everything the diagnostics need, fixed for the whole run. */
@@ -50,8 +55,8 @@ export interface DiagnosticsProbe {
   targetClasses?: readonly number[];
   /** Classifiers by name (`discriminator`, `classifier`); each needs `targetClasses`. */
   classifiers?: Readonly<Record<string, ClassifierFn>>;
-  /** Parallel pairs for MCD, if the corpus is parallel. */
-  parallel?: ParallelPairs;
+  /** Parallel pairs for MCD, if the corpus is parallel; converted whole, in windows as wide as `x`. */
+  parallel?: readonly ParallelPair[];
   /** dB range and mel-cepstrum settings for MCD. */
   mcdOptions?: SpectrogramMelCepstrumOptions;
 }
@@ -78,21 +83,10 @@ export interface DiagnosticsRecord {
   seconds: number;
 }
 
-function mcdOfPairs(
-  converted: tf.Tensor4D,
-  references: tf.Tensor4D,
-  options: SpectrogramMelCepstrumOptions,
-): number {
-  const [p, h, w] = converted.shape;
-  const a = converted.dataSync() as Float32Array, b = references.dataSync() as Float32Array;
-  const [, hr, wr] = references.shape;
-  let sum = 0;
-  for (let i = 0; i < p; i++) {
-    const ca = spectrogramMelCepstra(a.subarray(i * h * w, (i + 1) * h * w), [h, w], options);
-    const cb = spectrogramMelCepstra(b.subarray(i * hr * wr, (i + 1) * hr * wr), [hr, wr], options);
-    sum += mcd(ca, cb).mcd;
-  }
-  return sum / p;
+function mcdOf(a: Spectrogram, b: Spectrogram, options: SpectrogramMelCepstrumOptions): number {
+  const ca = spectrogramMelCepstra(a.data, [a.bins, a.frames], options);
+  const cb = spectrogramMelCepstra(b.data, [b.bins, b.frames], options);
+  return mcd(ca, cb).mcd;
 }
 
 /**
@@ -100,7 +94,7 @@ function mcdOfPairs(
  *
  * @example An identity generator: sensitivity 0, distance 0
  * ```ts
- * import { tf } from "../deps.ts";
+ * import type { tf } from "../deps.ts";
  * import { initBackend } from "../backend/mod.ts";
  * import { evaluateDiagnostics } from "./monitor.ts";
  * await initBackend({ backend: "cpu", quiet: true });
@@ -134,18 +128,20 @@ export function evaluateDiagnostics(
       targetClasses: probe.targetClasses,
     });
   }
-  if (probe.parallel) {
-    const { sources, targets, references } = probe.parallel;
+  if (probe.parallel && probe.parallel.length > 0) {
     const options = probe.mcdOptions ?? {};
-    const converted = tf.tidy(() => probe.generator(sources, targets));
-    try {
-      record.mcd = {
-        converted: mcdOfPairs(converted, references, options),
-        source: mcdOfPairs(sources, references, options),
-      };
-    } finally {
-      converted.dispose();
+    let converted = 0, source = 0;
+    for (const pair of probe.parallel) {
+      const y = convertUtterance(probe.generator, pair.source, pair.target, {
+        width: probe.x.shape[2],
+      });
+      converted += mcdOf(y, pair.reference, options);
+      source += mcdOf(pair.source, pair.reference, options);
     }
+    record.mcd = {
+      converted: converted / probe.parallel.length,
+      source: source / probe.parallel.length,
+    };
   }
   record.seconds = (performance.now() - t0) / 1000;
   return record;

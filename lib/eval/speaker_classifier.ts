@@ -151,21 +151,23 @@ export class SpeakerClassifier {
     const d = 2 * bins;
 
     const feats = pooledFeatures(x);
-    const { mean, variance } = tf.moments(feats, 0);
-    const mu = tf.keep(mean);
-    const sigma = tf.keep(tf.sqrt(tf.add(variance, 1e-6)));
-    tf.dispose(variance);
-    const z = tf.tidy(() => tf.div(tf.sub(feats, mu), sigma)) as tf.Tensor2D;
+    const [mu, sigma] = tf.tidy(() => {
+      const { mean, variance } = tf.moments(feats, 0);
+      return [mean, tf.sqrt(tf.add(variance, 1e-6))];
+    });
+    const z = tf.tidy(() => tf.div(tf.sub(feats, mu!), sigma!)) as tf.Tensor2D;
     feats.dispose();
-    const onehot = tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses);
+    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses));
 
-    // He-normal initialisation from the seeded Rng.
-    const w1 = tf.variable(tf.tensor2d(rng.normalArray(d * hidden, Math.sqrt(2 / d)), [d, hidden]));
-    const b1 = tf.variable(tf.zeros([hidden]));
-    const w2 = tf.variable(
-      tf.tensor2d(rng.normalArray(hidden * nClasses, Math.sqrt(2 / hidden)), [hidden, nClasses]),
-    );
-    const b2 = tf.variable(tf.zeros([nClasses]));
+    // He-normal initialisation from the seeded Rng (tidy frees the initial values).
+    const [w1, b1, w2, b2] = tf.tidy(() => [
+      tf.variable(tf.tensor2d(rng.normalArray(d * hidden, Math.sqrt(2 / d)), [d, hidden])),
+      tf.variable(tf.zeros([hidden])),
+      tf.variable(
+        tf.tensor2d(rng.normalArray(hidden * nClasses, Math.sqrt(2 / hidden)), [hidden, nClasses]),
+      ),
+      tf.variable(tf.zeros([nClasses])),
+    ]) as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
     const vars = [w1, b1, w2, b2];
     const logitsOf = (f: tf.Tensor2D) =>
       tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(f, w1), b1)), w2), b2);
@@ -189,7 +191,7 @@ export class SpeakerClassifier {
     optimizer.dispose();
     tf.dispose([z, onehot]);
     const classNames = options.classNames ?? Array.from({ length: nClasses }, (_, i) => String(i));
-    return new SpeakerClassifier(vars, [mu, sigma], { nClasses, classNames, bins, trainLoss });
+    return new SpeakerClassifier(vars, [mu!, sigma!], { nClasses, classNames, bins, trainLoss });
   }
 
   /** Logits `[B, nClasses]` for spectrograms `[B, H, W, 1]`. */

@@ -1,0 +1,271 @@
+/**
+ * Building the fixed probe the diagnostics run on, from a dataset and the
+ * models of a run: a held-out batch, one target per chosen speaker, the
+ * discriminator's classifier, an independent {@linkcode SpeakerClassifier}
+ * trained on real spectrograms of the same corpus, and parallel pairs for MCD
+ * (same sentence, target speaker's own rendition).
+ *
+ * @module
+ */
+
+import { tf } from "../deps.ts";
+import { Rng } from "../random.ts";
+import type { DatasetItem, SpectrogramDataset } from "../data/dataset.ts";
+import { sliceFrames } from "../data/segments.ts";
+import type { Spectrogram } from "../data/spectrogram.ts";
+import type { ClassifierFn, GeneratorFn } from "./diagnostics.ts";
+import type { DiagnosticsProbe, ParallelPair } from "./monitor.ts";
+import { SpeakerClassifier } from "./speaker_classifier.ts";
+
+/** The generator as the probe needs it (lib/model's `Generator` fits). */
+export interface GeneratorLike {
+  /** `G(x, c)` with `training: false` for inference. */
+  apply(x: tf.Tensor4D, c: tf.Tensor2D, options?: { training?: boolean }): tf.Tensor4D;
+}
+
+/** The discriminator as the probe needs it (lib/model's `Discriminator` fits). */
+export interface DiscriminatorLike {
+  /** `D(x)`; only the classification logits `cls` `[B, nOut]` are used. */
+  apply(x: tf.Tensor4D): { cls: tf.Tensor };
+}
+
+/** Options for {@linkcode buildProbe}. */
+export interface BuildProbeOptions {
+  /**
+   * The attribute whose values are the conversion targets.
+   * @default {"speaker"}
+   */
+  attribute?: string;
+  /**
+   * How many target values (evenly spread over the sorted values present).
+   * @default {4}
+   */
+  targets?: number;
+  /**
+   * Held-out spectrograms in the batch (from distinct speakers where possible).
+   * @default {4}
+   */
+  batch?: number;
+  /**
+   * Parallel pairs for MCD; 0 disables MCD.
+   * @default {4}
+   */
+  pairs?: number;
+  /**
+   * Frames per spectrogram: the generator's input width.
+   * @default {dataset.features.segmentFrames}
+   */
+  width?: number;
+  /**
+   * Seed of the choice of held-out items and of the classifier's crops and weights.
+   * @default {0}
+   */
+  seed?: number;
+  /**
+   * Train the independent speaker classifier (steps; 0 disables it).
+   * @default {300}
+   */
+  classifierSteps?: number;
+  /**
+   * Random crops per utterance the classifier trains on.
+   * @default {2}
+   */
+  cropsPerItem?: number;
+}
+
+/** What {@linkcode buildProbe} returns; call `dispose` when the run ends. */
+export interface BuiltProbe {
+  /** The probe for `evaluateDiagnostics` / `DiagnosticsMonitor`. */
+  probe: DiagnosticsProbe;
+  /** The independent classifier, if trained. */
+  classifier: SpeakerClassifier | null;
+  /** The classifier's accuracy on the real held-out batch (a sanity figure), or null. */
+  classifierRealAccuracy: number | null;
+  /** Free the probe's tensors and the classifier. */
+  dispose(): void;
+}
+
+/** The sentence an item says: its file name without the speaker prefix (`p225_001.wav` → `001`). */
+export function sentenceKey(
+  item: Pick<DatasetItem, "path" | "values">,
+  attribute = "speaker",
+): string {
+  const base = item.path.split(/[\\/]/).pop()!.replace(/\.[^.]+$/, "");
+  const who = item.values[attribute];
+  if (typeof who === "string" && base.startsWith(who)) {
+    return base.slice(who.length).replace(/^[_-]/, "");
+  }
+  return base;
+}
+
+function centreCrop(spec: Spectrogram, width: number): Spectrogram {
+  return sliceFrames(spec, Math.max(0, Math.floor((spec.frames - width) / 2)), width);
+}
+
+function stack(specs: readonly Spectrogram[], bins: number, width: number): tf.Tensor4D {
+  const flat = new Float32Array(specs.length * bins * width);
+  specs.forEach((s, i) => flat.set(s.data, i * bins * width));
+  return tf.tensor4d(flat, [specs.length, bins, width, 1]);
+}
+
+/**
+ * Choose the probe from a dataset and wrap the models as diagnostics functions.
+ *
+ * @throws {RangeError} when the attribute is not in the schema or has fewer than 2 values present.
+ */
+export function buildProbe(
+  dataset: SpectrogramDataset,
+  models: { generator: GeneratorLike; discriminator?: DiscriminatorLike },
+  options: BuildProbeOptions = {},
+): BuiltProbe {
+  const attribute = options.attribute ?? "speaker";
+  const width = options.width ?? dataset.features.segmentFrames;
+  const bins = dataset.features.bins;
+  const rng = new Rng(options.seed ?? 0);
+  const layout = dataset.schema.describe().attributes.find((a) => a.name === attribute);
+  const spec = dataset.schema.attributes.find((a) => a.name === attribute);
+  if (!layout || !spec) {
+    throw new RangeError(
+      `Cannot build diagnostics probe: the label schema has no attribute '${attribute}' (it has ${
+        dataset.schema.attributes.map((a) => a.name).join(", ")
+      })`,
+    );
+  }
+  const byValue = new Map<string, DatasetItem[]>();
+  for (const item of dataset.items) {
+    const v = item.values[attribute];
+    if (typeof v !== "string") continue;
+    if (!byValue.has(v)) byValue.set(v, []);
+    byValue.get(v)!.push(item);
+  }
+  const present = spec.values.filter((v) => byValue.has(v));
+  if (present.length < 2) {
+    throw new RangeError(
+      `Cannot build diagnostics probe: attribute '${attribute}' has ${present.length} value(s) in the data, need 2`,
+    );
+  }
+  const k = Math.min(options.targets ?? 4, present.length);
+  const targetValues = Array.from(
+    { length: k },
+    (_, i) => present[Math.floor(i * present.length / k)]!,
+  );
+  // A target's labels: those of an utterance by that speaker (so gender etc. match).
+  const targetLabels = targetValues.map((v) => byValue.get(v)![0]!.input);
+  const nIn = dataset.schema.nIn;
+  const targets = tf.tensor2d(
+    Float32Array.from(targetLabels.flatMap((l) => [...l])),
+    [k, nIn],
+  );
+  const targetClasses = targetValues.map((v) => spec.values.indexOf(v));
+
+  // Held-out batch: round-robin over the speakers, a seeded item of each.
+  const shuffled = new Map(
+    [...byValue].map(([v, items]) => [v, rng.shuffle([...items])] as const),
+  );
+  const order = rng.shuffle([...present]);
+  const batchSize = Math.max(2, options.batch ?? 4);
+  const held: DatasetItem[] = [];
+  for (let round = 0; held.length < batchSize; round++) {
+    let added = false;
+    for (const v of order) {
+      const item = shuffled.get(v)![round];
+      if (item && held.length < batchSize) {
+        held.push(item);
+        added = true;
+      }
+    }
+    if (!added) break;
+  }
+  if (held.length < 2) {
+    throw new RangeError("Cannot build diagnostics probe: fewer than 2 usable utterances");
+  }
+  const x = stack(held.map((i) => centreCrop(i.spectrogram(), width)), bins, width);
+
+  const generator: GeneratorFn = (xx, c) => models.generator.apply(xx, c, { training: false });
+  const classifiers: Record<string, ClassifierFn> = {};
+  const d = models.discriminator;
+  if (d && layout.classified && layout.outOffset >= 0) {
+    classifiers.discriminator = (y) =>
+      tf.slice(d.apply(y).cls as tf.Tensor2D, [0, layout.outOffset], [-1, layout.size]);
+  }
+
+  // The independent classifier: random crops of every utterance not in the held-out batch.
+  let classifier: SpeakerClassifier | null = null;
+  let classifierRealAccuracy: number | null = null;
+  const steps = options.classifierSteps ?? 300;
+  if (steps > 0) {
+    const heldSet = new Set(held);
+    const crops: Spectrogram[] = [], labels: number[] = [];
+    for (const [v, items] of byValue) {
+      for (const item of items) {
+        if (heldSet.has(item)) continue;
+        const s = item.spectrogram();
+        for (let c = 0; c < (options.cropsPerItem ?? 2); c++) {
+          const start = s.frames > width ? rng.int(s.frames - width + 1) : 0;
+          crops.push(sliceFrames(s, start, width));
+          labels.push(spec.values.indexOf(v));
+        }
+      }
+    }
+    if (new Set(labels).size >= 2) {
+      const train = stack(crops, bins, width);
+      try {
+        classifier = SpeakerClassifier.train(train, labels, {
+          steps,
+          seed: options.seed ?? 0,
+          classNames: spec.values,
+        });
+      } finally {
+        train.dispose();
+      }
+      const c = classifier;
+      classifiers.classifier = (y) => c.predict(y);
+      classifierRealAccuracy = c.accuracy(
+        x,
+        held.map((i) => spec.values.indexOf(i.values[attribute] as string)),
+      );
+    }
+  }
+
+  // Parallel pairs: a held-out utterance, a target of another speaker, that speaker's same sentence.
+  const parallel: ParallelPair[] = [];
+  const nPairs = options.pairs ?? 4;
+  for (let i = 0; i < held.length && parallel.length < nPairs; i++) {
+    const item = held[i]!;
+    const key = sentenceKey(item, attribute);
+    for (let j = 0; j < k; j++) {
+      const t = (i + 1 + j) % k;
+      if (targetValues[t] === item.values[attribute]) continue;
+      const reference = byValue.get(targetValues[t]!)!.find((r) =>
+        sentenceKey(r, attribute) === key
+      );
+      if (!reference) continue;
+      parallel.push({
+        source: item.spectrogram(),
+        target: targetLabels[t]!,
+        reference: reference.spectrogram(),
+      });
+      break;
+    }
+  }
+
+  const probe: DiagnosticsProbe = {
+    generator,
+    x,
+    targets,
+    targetNames: targetValues.map((v) => `${attribute}=${v}`),
+    targetClasses,
+    classifiers,
+    mcdOptions: { minDb: dataset.features.minDb, maxDb: dataset.features.maxDb },
+  };
+  if (parallel.length > 0) probe.parallel = parallel;
+  return {
+    probe,
+    classifier,
+    classifierRealAccuracy,
+    dispose() {
+      tf.dispose([x, targets]);
+      classifier?.dispose();
+    },
+  };
+}
