@@ -307,6 +307,11 @@ export interface CompareRunDirsOptions extends RunSummaryOptions {
    * @default {null}
    */
   out?: string | null;
+  /**
+   * Column names, one per directory, instead of `<experiment>/<timestamp>`.
+   * @default {undefined}
+   */
+  names?: readonly string[];
 }
 
 /**
@@ -322,6 +327,9 @@ export async function compareRunDirs(
   if (dirs.length === 0) throw new CompareError("Cannot compare runs: no run directories given");
   const resolved = await Promise.all(dirs.map(resolveRunDir));
   const runs = await Promise.all(resolved.map((d) => readRunSummary(d, options)));
+  options.names?.forEach((name, i) => {
+    if (runs[i]) runs[i].name = name;
+  });
   const markdown = `# Run comparison\n\n${comparisonMarkdown(compareRuns(runs))}`;
   if (options.out) await Deno.writeTextFile(options.out, markdown);
   return { markdown, runs };

@@ -14,3 +14,4 @@ export * from "./monitor.ts";
 export * from "./compare.ts";
 export * from "./convert.ts";
 export * from "./probe.ts";
+export * from "./sweep.ts";

@@ -1,0 +1,282 @@
+/**
+ * Sweeps: run an experiment over a grid of `--set` overrides, one run after
+ * another or N at a time, into one sweep directory, and end with the
+ * comparison table of all runs.
+ *
+ * Each run is a separate `deno task train` process (`tasks/train.ts
+ * <experiment> --set key=value … --out <sweep dir>/<run name>`), so runs
+ * cannot disturb each other's tfjs state and a crash stops only its own run.
+ *
+ * @module
+ */
+
+import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
+
+/** A sweep could not be set up; the message is one line meant for the user. */
+export class SweepError extends Error {
+  override name = "SweepError";
+}
+
+/** One axis of the grid: a dot path and its values (as `--set` text). */
+export interface GridAxis {
+  /** Dot path, e.g. `trainer.batchSize`. */
+  key: string;
+  /** Values, e.g. `["1", "2"]`. */
+  values: string[];
+}
+
+/**
+ * Parse `key=v1,v2` grid arguments.
+ *
+ * @throws {SweepError} for a missing `=`, an empty value list or a key given twice.
+ * @example
+ * ```ts
+ * import { parseGrid } from "./sweep.ts";
+ * const g = parseGrid(["trainer.batchSize=1,2", "losses.generator.identity.weight=0,5"]);
+ * console.assert(g[1]!.values.join() === "0,5");
+ * ```
+ */
+export function parseGrid(args: readonly string[]): GridAxis[] {
+  const axes: GridAxis[] = [];
+  for (const arg of args) {
+    const eq = arg.indexOf("=");
+    const key = eq > 0 ? arg.slice(0, eq).trim() : "";
+    const values = eq > 0 ? arg.slice(eq + 1).split(",").map((v) => v.trim()) : [];
+    if (!key || values.length === 0 || values.some((v) => v === "")) {
+      throw new SweepError(`Cannot parse grid '${arg}': expected key=value1,value2,…`);
+    }
+    if (axes.some((a) => a.key === key)) {
+      throw new SweepError(`Cannot parse grid: key '${key}' is given twice`);
+    }
+    axes.push({ key, values });
+  }
+  return axes;
+}
+
+/** One point of the grid: its overrides and a directory-safe name. */
+export interface GridPoint {
+  /** `key → value` overrides. */
+  overrides: Record<string, string>;
+  /** E.g. `03_batchSize=2_weight=0` (index, then the last path part of each key). */
+  name: string;
+}
+
+/**
+ * Every combination of the axes (the last axis varies fastest).
+ *
+ * @example
+ * ```ts
+ * import { expandGrid, parseGrid } from "./sweep.ts";
+ * const points = expandGrid(parseGrid(["a.x=1,2", "b.y=p,q"]));
+ * console.assert(points.map((p) => p.name).join(" ") === "01_x=1_y=p 02_x=1_y=q 03_x=2_y=p 04_x=2_y=q");
+ * ```
+ */
+export function expandGrid(axes: readonly GridAxis[]): GridPoint[] {
+  let combos: Record<string, string>[] = [{}];
+  for (const axis of axes) {
+    combos = combos.flatMap((c) => axis.values.map((v) => ({ ...c, [axis.key]: v })));
+  }
+  const width = String(combos.length).length < 2 ? 2 : String(combos.length).length;
+  return combos.map((overrides, i) => {
+    const label = Object.entries(overrides)
+      .map(([k, v]) => `${k.split(".").pop()}=${v}`.replace(/[^A-Za-z0-9=._-]+/g, "-"))
+      .join("_");
+    return {
+      overrides,
+      name: `${String(i + 1).padStart(width, "0")}${label ? "_" + label : ""}`,
+    };
+  });
+}
+
+/** Options for {@linkcode runSweep}. */
+export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
+  /** The grid axes (see {@linkcode parseGrid}). */
+  grid: readonly GridAxis[];
+  /** The sweep directory; runs go to `<out>/<point name>`. */
+  out: string;
+  /**
+   * Runs at the same time.
+   * @default {1}
+   */
+  parallel?: number;
+  /**
+   * Arguments passed to every run (e.g. `--max-steps 50`, `--set trainer.seed=3`).
+   * @default {[]}
+   */
+  trainArgs?: readonly string[];
+  /**
+   * The training entry point run for each point.
+   * @default {tasks/train.ts of this repository}
+   */
+  trainScript?: string;
+  /**
+   * Show each run's output live (only when `parallel` is 1); otherwise it goes to `<run>/train.log`.
+   * @default {true}
+   */
+  live?: boolean;
+  /**
+   * Called with one-line status messages.
+   * @default {console.log}
+   */
+  log?: (line: string) => void;
+}
+
+/** The outcome of one run of a sweep. */
+export interface SweepRun {
+  /** The grid point. */
+  point: GridPoint;
+  /** The `--out` directory given to the run. */
+  out: string;
+  /** The run directory found under `out` (holding `config.yaml`), or null. */
+  runDir: string | null;
+  /** The training process's exit code. */
+  code: number;
+  /** Wall seconds. */
+  seconds: number;
+}
+
+/** What {@linkcode runSweep} returns. */
+export interface SweepResult {
+  /** Every run, in grid order. */
+  runs: SweepRun[];
+  /** The comparison of the runs that produced a run directory. */
+  markdown: string;
+  /** Where the comparison was written. */
+  comparePath: string;
+}
+
+/** The newest directory holding `config.yaml` at or below `dir` (up to 3 levels). */
+async function findRunDir(dir: string, depth = 3): Promise<string | null> {
+  try {
+    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
+  } catch { /* not here */ }
+  if (depth === 0) return null;
+  const children: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
+  } catch {
+    return null;
+  }
+  for (const name of children.sort().reverse()) {
+    const found = await findRunDir(`${dir}/${name}`, depth - 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * Run every grid point of an experiment, `parallel` at a time, then compare
+ * the runs (`<out>/compare.md`) and record the sweep (`<out>/sweep.json`).
+ *
+ * @throws {SweepError} for an empty grid or a bad `parallel`.
+ */
+export async function runSweep(experiment: string, options: SweepOptions): Promise<SweepResult> {
+  const points = expandGrid(options.grid);
+  if (options.grid.length === 0) {
+    throw new SweepError("Cannot run sweep: no --grid given");
+  }
+  const parallel = options.parallel ?? 1;
+  if (!Number.isInteger(parallel) || parallel < 1) {
+    throw new SweepError(
+      `Cannot run sweep: --parallel must be a positive integer, got ${parallel}`,
+    );
+  }
+  try {
+    await Deno.stat(experiment);
+  } catch {
+    throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
+  }
+  const log = options.log ?? ((l: string) => console.log(l));
+  const script = options.trainScript ?? new URL("../../tasks/train.ts", import.meta.url).pathname;
+  const live = (options.live ?? true) && parallel === 1;
+  await Deno.mkdir(options.out, { recursive: true });
+  log(`sweep: ${points.length} runs of ${experiment}, ${parallel} at a time, into ${options.out}`);
+
+  const runs: SweepRun[] = new Array(points.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < points.length) {
+      const i = next++;
+      const point = points[i]!;
+      const out = `${options.out}/${point.name}`;
+      await Deno.mkdir(out, { recursive: true });
+      const args = [
+        "run",
+        "-A",
+        script,
+        experiment,
+        ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
+        ...(options.trainArgs ?? []),
+        "--out",
+        out,
+      ];
+      log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
+      const t0 = performance.now();
+      let code: number;
+      if (live) {
+        code = (await new Deno.Command(Deno.execPath(), { args, stdin: "null" }).output()).code;
+      } else {
+        // stdout and stderr both go to train.log, through two append handles.
+        const logPath = `${out}/train.log`;
+        await Deno.writeTextFile(logPath, "");
+        const child = new Deno.Command(Deno.execPath(), {
+          args,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const sink = async () => (await Deno.open(logPath, { append: true })).writable;
+        await Promise.all([
+          child.stdout.pipeTo(await sink()),
+          child.stderr.pipeTo(await sink()),
+        ]);
+        code = (await child.status).code;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const runDir = await findRunDir(out);
+      runs[i] = { point, out, runDir, code, seconds };
+      log(
+        `sweep: [${i + 1}/${points.length}] ${point.name} ${
+          code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
+        } in ${seconds.toFixed(1)} s`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
+
+  await Deno.writeTextFile(
+    `${options.out}/sweep.json`,
+    JSON.stringify(
+      {
+        experiment,
+        grid: options.grid,
+        trainArgs: options.trainArgs ?? [],
+        runs: runs.map((r) => ({ ...r, point: r.point.name, overrides: r.point.overrides })),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  const comparePath = `${options.out}/compare.md`;
+  const dirs = runs.filter((r) => r.runDir).map((r) => r.runDir!);
+  let markdown: string;
+  if (dirs.length === 0) {
+    markdown = "# Sweep\n\nNo run produced a run directory.\n";
+    await Deno.writeTextFile(comparePath, markdown);
+  } else {
+    try {
+      const names = runs.filter((r) => r.runDir).map((r) => r.point.name);
+      markdown = (await compareRunDirs(dirs, { out: comparePath, names, ...pickWindow(options) }))
+        .markdown;
+    } catch (e) {
+      if (!(e instanceof CompareError)) throw e;
+      markdown = `# Sweep\n\n${e.message}\n`;
+      await Deno.writeTextFile(comparePath, markdown);
+    }
+  }
+  return { runs, markdown, comparePath };
+}
+
+function pickWindow(options: SweepOptions): { window?: number } {
+  return options.window === undefined ? {} : { window: options.window };
+}
