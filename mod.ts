@@ -20,4 +20,4 @@ export * from "./lib/model/mod.ts";
 export * from "./lib/loss/mod.ts";
 export * from "./lib/data/mod.ts";
 export * from "./lib/schedule/mod.ts";
-export * from "./lib/data/mod.ts";
+export * from "./lib/train/mod.ts";

@@ -167,6 +167,8 @@ export interface ConvBlockOptions {
  * import { ConvBlock } from "./blocks.ts";
  * import { ParamStore } from "./params.ts";
  * import { Rng } from "../random.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
  * const store = new ParamStore();
  * const conv = new ConvBlock(store, new Rng(0), "down", 1, { filters: 8, kernel: 4, stride: 2, pad: 1 });
  * console.assert(conv.outputShape([32, 32, 1]).join() === "16,16,8");
@@ -259,6 +261,8 @@ export class ConvBlock implements Block {
  * import { DeconvBlock } from "./blocks.ts";
  * import { ParamStore } from "./params.ts";
  * import { Rng } from "../random.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
  * const store = new ParamStore();
  * const up = new DeconvBlock(store, new Rng(0), "up", 8, { filters: 4, kernel: 4, stride: 2, pad: 1 });
  * console.assert(up.outputShape([16, 16, 8]).join() === "32,32,4");
@@ -354,6 +358,8 @@ export class DeconvBlock implements Block {
  * import { ResBlock } from "./blocks.ts";
  * import { ParamStore } from "./params.ts";
  * import { Rng } from "../random.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
  * const store = new ParamStore();
  * const res = new ResBlock(store, new Rng(0), "res1", 8);
  * console.assert(res.outputShape([4, 4, 8]).join() === "4,4,8");

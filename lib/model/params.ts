@@ -54,6 +54,8 @@ export function lecunNormal(rng: Rng, size: number, fanIn: number): Float32Array
  * @example
  * ```ts
  * import { ParamStore } from "./params.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
  * const store = new ParamStore();
  * store.add("dense/bias", [3], new Float32Array(3));
  * console.assert(store.getWeights()["dense/bias"]!.length === 3);

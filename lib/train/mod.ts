@@ -1,0 +1,12 @@
+/**
+ * Training: optimizers, the GAN step and its loss terms, the loop,
+ * checkpoints, metrics and progress.
+ *
+ * @module
+ */
+export * from "./optimizers.ts";
+export * from "./step.ts";
+export * from "./terms.ts";
+export * from "./loop.ts";
+export * from "./checkpoint.ts";
+export * from "./metrics.ts";
