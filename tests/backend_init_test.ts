@@ -47,11 +47,24 @@ if (mode === "wasm") {
     result.resize = (error instanceof BackendError) + " " + error.message;
   }
   result.again = await initBackend({ backend: "wasm", threads: Number(arg) });
+  // Threads of wasm workers in this process (Deno names them worker-N), once all have started.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  if (Deno.build.os === "linux") {
+    result.workerThreads = [...Deno.readDirSync("/proc/self/task")]
+      .filter((task) => Deno.readTextFileSync("/proc/self/task/" + task.name + "/comm").startsWith("worker-"))
+      .length;
+  }
 } else if (mode === "direct") {
   // tfjs used directly, before initBackend: the default wasm factory still uses every core.
   await tf.setBackend("wasm");
   await tf.ready();
   result.info = await initBackend({ quiet: true });
+} else if (mode === "permissions") {
+  try {
+    result.info = await initBackend({ backend: "wasm", threads: 2, quiet: true });
+  } catch (error) {
+    result.error = error.name + ": " + error.message;
+  }
 } else if (mode === "summary") {
   await initBackend({ backend: "cpu", quiet: true });
   for (let i = 0; i < 3; i++) await initBackend({ backend: "cpu" });
@@ -82,7 +95,7 @@ async function runDeno(args: string[], env: Record<string, string> = {}): Promis
 
 async function runChild(
   args: string[],
-  options: { env?: Record<string, string>; v8Flags?: string } = {},
+  options: { env?: Record<string, string>; v8Flags?: string; permissions?: string[] } = {},
 ): Promise<ChildRun & { result: Record<string, unknown> }> {
   const dir = await Deno.makeTempDir({ prefix: "voxlab-backend-" });
   try {
@@ -90,7 +103,18 @@ async function runChild(
     await Deno.writeTextFile(script, CHILD);
     const flags = options.v8Flags ? [`--v8-flags=${options.v8Flags}`] : [];
     const run = await runDeno(
-      ["run", "-A", "--quiet", "--no-check", "--config", config, ...flags, script, ...args],
+      [
+        "run",
+        ...(options.permissions ?? ["-A"]),
+        "--no-prompt",
+        "--quiet",
+        "--no-check",
+        "--config",
+        config,
+        ...flags,
+        script,
+        ...args,
+      ],
       options.env,
     );
     equal(run.code, 0, run.stderr);
@@ -125,6 +149,8 @@ Deno.test("wasm with 2 threads: runs 2 threads, matches cpu on conv2d, exits, ca
       "process and cannot be resized; start a new process",
   );
   deepEqual(result.again, { name: "wasm", threads: 2, detail: "threaded SIMD" });
+  // One worker per pool thread, and no second module started in the background.
+  if (Deno.build.os === "linux") equal(result.workerThreads, 2);
   deepEqual(voxlabLines(stderr), ["voxlab: backend wasm (threaded SIMD), 2 threads"]);
 });
 
@@ -146,6 +172,7 @@ Deno.test("wasm with 1 thread: the package's own SIMD module, matches cpu", asyn
     `max |wasm - cpu| ${result.maxDiff}`,
   );
   match(String(result.resize), /^true Cannot use 2 wasm thread\(s\)/);
+  if (Deno.build.os === "linux") equal(result.workerThreads, 0, "no worker threads");
   deepEqual(voxlabLines(stderr), ["voxlab: backend wasm (SIMD), 1 thread"]);
 });
 
@@ -161,7 +188,7 @@ Deno.test("wasm threads fall back to 1 thread with a notice when the worker file
     const info = result.info as Record<string, unknown>;
     equal(info.threads, 1);
     equal(info.detail, "SIMD");
-    match(String(info.fallback), /^cannot write the worker files to '.*not-a-dir\/voxlab\//);
+    match(String(info.fallback), /^cannot write the worker files: .*not-a-dir\/voxlab\//);
     ok(typeof result.maxDiff === "number" && result.maxDiff < 1e-4);
     const lines = voxlabLines(stderr);
     equal(lines.length, 2, stderr);
@@ -191,6 +218,21 @@ Deno.test("wasm threads fall back to 1 thread when SharedArrayBuffer is missing"
     "voxlab: cannot start wasm threads (SharedArrayBuffer is not available); using 1 thread",
     "voxlab: backend wasm (SIMD), 1 thread",
   ]);
+});
+
+Deno.test("missing permissions: threads fall back without prompting; no read access is an error", async () => {
+  const readOnly = await runChild(["permissions"], { permissions: ["--allow-read"] });
+  deepEqual(readOnly.result.info, {
+    name: "wasm",
+    threads: 1,
+    detail: "SIMD",
+    fallback: "finding the cache dir needs --allow-env=XDG_CACHE_HOME,HOME",
+  });
+  const none = await runChild(["permissions"], { permissions: [] });
+  match(
+    String(none.result.error),
+    /^BackendError: Cannot use backend 'wasm': it needs read access to '.*tfjs-backend-wasm.*' \(run deno with --allow-read\)$/,
+  );
 });
 
 Deno.test("the summary line is printed once per choice, never when quiet", async () => {

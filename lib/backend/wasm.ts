@@ -18,7 +18,12 @@
 
 import { tf, tfWasm } from "../deps.ts";
 import { BackendError, errorText } from "./backend_error.ts";
-import { createThreadedWasmBackend, MAX_WASM_THREADS } from "./wasm_threads.ts";
+import {
+  createThreadedWasmBackend,
+  MAX_WASM_THREADS,
+  resolveWasmPackageDir,
+} from "./wasm_threads.ts";
+import { granted } from "./write_once.ts";
 
 /** tfjs-backend-wasm's registration priority. */
 const WASM_PRIORITY = 2;
@@ -76,7 +81,16 @@ installFactory(defaultWasmThreads());
  *   or cannot initialise at all
  */
 export async function initWasm(threads: number): Promise<WasmStart> {
-  if (tf.findBackend("wasm") === null) {
+  // Not tf.findBackend("wasm"): it would start initialising the backend with the factory
+  // registered so far.
+  if (!("wasm" in tf.engine().registry)) {
+    // Both modules read their .wasm file from the package; without access tfjs fails noisily.
+    const dir = resolveWasmPackageDir();
+    if (!granted({ name: "read", path: dir })) {
+      throw new BackendError(
+        `Cannot use backend 'wasm': it needs read access to '${dir}' (run deno with --allow-read)`,
+      );
+    }
     installFactory(threads);
   } else {
     // Already initialised, by us or by someone calling tf.setBackend("wasm") directly.

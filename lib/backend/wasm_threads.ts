@@ -74,13 +74,17 @@ function replaceOnce(text: string, find: string, replacement: string, what: stri
   return text.slice(0, at) + replacement + text.slice(at + find.length);
 }
 
+/** The dir of the tfjs-backend-wasm package Deno resolved (no file access, no permission). */
+export function resolveWasmPackageDir(): string {
+  return require.resolve("@tensorflow/tfjs-backend-wasm").replace(/[\\/]dist[\\/][^\\/]+$/, "");
+}
+
 /**
  * The dir of the tfjs-backend-wasm package Deno resolved, checked against the version deps.ts
  * imports.
  */
 export function wasmPackageDir(): string {
-  const main = require.resolve("@tensorflow/tfjs-backend-wasm");
-  const dir = main.replace(/[\\/]dist[\\/][^\\/]+$/, "");
+  const dir = resolveWasmPackageDir();
   const pkg = JSON.parse(Deno.readTextFileSync(`${dir}/package.json`)) as { version?: string };
   if (pkg.version !== tfWasm.version_wasm) {
     throw new Error(
@@ -158,7 +162,7 @@ function threadedWasmFiles(): Promise<ThreadedWasmFiles> {
       const worker = await writeOnce(dir, "threaded-simd-worker", ".cjs", workerText);
       return { glue, worker, wasm: `${pkg}/dist/tfjs-backend-wasm-threaded-simd.wasm` };
     } catch (error) {
-      throw new Error(`cannot write the worker files to '${dir}': ${errorText(error)}`);
+      throw new Error(`cannot write the worker files: ${errorText(error)}`);
     }
   })();
   // A failed attempt (e.g. an unwritable cache dir) is not cached: the next process may succeed.

@@ -8,13 +8,27 @@
  * @module
  */
 
+/** The environment variables {@linkcode voxlabCacheDir} reads, in order. */
+const CACHE_VARIABLES = Deno.build.os === "windows"
+  ? ["XDG_CACHE_HOME", "LOCALAPPDATA", "USERPROFILE"]
+  : ["XDG_CACHE_HOME", "HOME"];
+
+/** Whether a permission is granted, asking nothing (a prompt would stall a training run). */
+export function granted(descriptor: Deno.PermissionDescriptor): boolean {
+  return Deno.permissions.querySync(descriptor).state === "granted";
+}
+
 /**
- * voxlab's cache dir: `$XDG_CACHE_HOME/voxlab`, else `~/.cache/voxlab` (`%LOCALAPPDATA%\voxlab`
+ * voxlab's cache dir: `$XDG_CACHE_HOME/voxlab`, else `~/.cache/voxlab` (`%LOCALAPPDATA%\\voxlab`
  * on Windows).
  *
- * @throws {Error} when no home or cache dir is set in the environment
+ * @throws {Error} when env access is not granted or no home or cache dir is set
  */
 export function voxlabCacheDir(): string {
+  const missing = CACHE_VARIABLES.filter((variable) => !granted({ name: "env", variable }));
+  if (missing.length > 0) {
+    throw new Error(`finding the cache dir needs --allow-env=${CACHE_VARIABLES.join(",")}`);
+  }
   const xdg = Deno.env.get("XDG_CACHE_HOME");
   if (xdg) return `${xdg}/voxlab`;
   if (Deno.build.os === "windows") {
@@ -23,7 +37,7 @@ export function voxlabCacheDir(): string {
   }
   const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE");
   if (home) return `${home}/.cache/voxlab`;
-  throw new Error("Cannot find voxlab's cache dir: none of XDG_CACHE_HOME, HOME is set");
+  throw new Error(`no cache dir: none of ${CACHE_VARIABLES.join(", ")} is set`);
 }
 
 /** Hex SHA-256 of a text. */
@@ -39,6 +53,9 @@ export async function sha256Hex(text: string): Promise<string> {
  * a name. When the file exists with that content it is left alone; otherwise the content goes to
  * a unique temporary file in `dir` that is then renamed over the target (atomic on one file
  * system).
+ *
+ * @throws {Error} when read and write access to `dir` are not granted (nothing is asked), or the
+ *   file system refuses
  *
  * @example Write a generated script once
  * ```ts
@@ -56,6 +73,9 @@ export async function writeOnce(
   ext: string,
   content: string,
 ): Promise<string> {
+  if (!granted({ name: "read", path: dir }) || !granted({ name: "write", path: dir })) {
+    throw new Error(`needs --allow-read and --allow-write for '${dir}'`);
+  }
   const path = `${dir}/${stem}-${(await sha256Hex(content)).slice(0, 16)}${ext}`;
   try {
     if ((await Deno.readTextFile(path)) === content) return path;
