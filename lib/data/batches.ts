@@ -34,8 +34,11 @@ export interface PairArrays {
   indexB: number[];
 }
 
-/** One batch as tensors; dispose it (or create it under `tf.tidy`) when done. */
-export interface PairBatch {
+/**
+ * One batch as tensors; dispose it (`tf.dispose(batch)`, or create it under
+ * `tf.tidy`) when done. A type alias, so it is a `tf.TensorContainer`.
+ */
+export type PairBatch = {
   /** `[B, bins, frames, 1]` float32 in [0, 1]. */
   xA: tf.Tensor4D;
   /** `[B, nIn]` float32 {0, 1}. */
@@ -46,7 +49,7 @@ export interface PairBatch {
   cB: tf.Tensor2D;
   /** `[B, nOut]` float32 {-1, 0, 1}. */
   yB: tf.Tensor2D;
-}
+};
 
 /** Options for {@linkcode PairSampler}. */
 export interface PairSamplerOptions {

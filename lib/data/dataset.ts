@@ -59,6 +59,8 @@ export class SpectrogramDataset {
   readonly features: FeatureConfig;
   /** Inputs that were skipped, with the reason. */
   readonly skipped: readonly SkippedInput[];
+  /** How loading went: files seen, computed, read from the cache, wall time. */
+  readonly preparation: PreparationStats;
 
   /** Assemble a dataset (normally done by {@linkcode loadDataset}). */
   constructor(
@@ -67,7 +69,9 @@ export class SpectrogramDataset {
     schema: LabelSchema,
     features: FeatureConfig,
     skipped: readonly SkippedInput[] = [],
+    preparation: PreparationStats = { files: items.length, computed: 0, cached: 0, seconds: 0 },
   ) {
+    this.preparation = preparation;
     this.name = name;
     this.items = items;
     this.schema = schema;
@@ -104,6 +108,18 @@ export class SpectrogramDataset {
   }
 }
 
+/** How {@linkcode loadDataset} prepared a dataset. */
+export interface PreparationStats {
+  /** Usable source entries (before audio problems were found). */
+  files: number;
+  /** Files decoded and transformed in this call. */
+  computed: number;
+  /** Files whose spectrogram came from the cache. */
+  cached: number;
+  /** Wall-clock seconds of the preparation. */
+  seconds: number;
+}
+
 /** Options for {@linkcode loadDataset}. */
 export interface LoadDatasetOptions extends SpeakerFolderOptions {
   /**
@@ -126,6 +142,12 @@ export interface LoadDatasetOptions extends SpeakerFolderOptions {
    * @default {true}
    */
   keepInMemory?: boolean;
+  /**
+   * Parallel preprocessing workers; 1 processes in this thread. Small jobs
+   * (at most 16 files to compute) always run in this thread.
+   * @default {navigator.hardwareConcurrency, at most 4}
+   */
+  workers?: number;
   /**
    * Options for the built-in demo corpus, when it is the source.
    * @default {{}}
@@ -188,6 +210,104 @@ export async function prepareFile(
   const spectrogram = { ...spec, seconds };
   if (cache && key) await cache.write(key, spectrogram);
   return { spectrogram, key, cached: false };
+}
+
+/** A cache hit for a file, without decoding it; `null` on a miss or a read error. */
+async function cachedEntry(
+  path: string,
+  cache: SpectrogramCache,
+  features: FeatureConfig,
+): Promise<PreparedFile | null> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch {
+    return null; // prepareFile reports it
+  }
+  const key = await contentKey(bytes);
+  const hit = cache.read(key);
+  return hit && hit.bins === features.bins ? { spectrogram: hit, key, cached: true } : null;
+}
+
+interface WorkerReply {
+  id: number;
+  key?: string | null;
+  cached?: boolean;
+  seconds?: number;
+  bins?: number;
+  frames?: number;
+  data?: Float32Array;
+  skip?: SkippedInput;
+  fatal?: string;
+}
+
+/** Run `prepareFile` over jobs in a pool of workers; results arrive through `onResult`. */
+function prepareInWorkers(
+  jobs: { i: number; path: string }[],
+  options: {
+    features: FeatureConfig;
+    cacheRoot: string | null;
+    workers: number;
+    onResult: (i: number, r: PreparedFile | SkippedInput) => void;
+  },
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const pool: Worker[] = [];
+    let next = 0, pending = jobs.length, failed = false;
+    const stop = (e: unknown) => {
+      if (failed) return;
+      failed = true;
+      pool.forEach((w) => w.terminate());
+      reject(e);
+    };
+    const feed = (w: Worker) => {
+      if (next >= jobs.length) return;
+      const job = jobs[next]!;
+      w.postMessage({
+        id: next++,
+        path: job.path,
+        features: options.features,
+        cacheRoot: options.cacheRoot,
+      });
+    };
+    for (let k = 0; k < options.workers; k++) {
+      const w = new Worker(new URL("./prepare_worker.ts", import.meta.url), { type: "module" });
+      pool.push(w);
+      w.onmessage = (ev: MessageEvent<WorkerReply>) => {
+        if (failed) return;
+        const r = ev.data;
+        const job = jobs[r.id]!;
+        try {
+          if (r.fatal !== undefined) throw new Error(`Cannot prepare '${job.path}': ${r.fatal}`);
+          if (r.skip) options.onResult(job.i, r.skip);
+          else {
+            options.onResult(job.i, {
+              key: r.key ?? null,
+              cached: r.cached ?? false,
+              spectrogram: {
+                data: r.data ?? new Float32Array(0),
+                bins: r.bins!,
+                frames: r.frames!,
+                seconds: r.seconds!,
+              },
+            });
+          }
+        } catch (e) {
+          stop(e);
+          return;
+        }
+        if (--pending === 0) {
+          pool.forEach((x) => x.terminate());
+          resolve();
+        } else feed(w);
+      };
+      w.onerror = (ev) => {
+        ev.preventDefault();
+        stop(new Error(`Cannot prepare files: a worker failed (${ev.message})`));
+      };
+      feed(w);
+    }
+  });
 }
 
 async function resolveSource(
@@ -262,11 +382,7 @@ export async function loadDataset(
     ...(options.progress === false ? { output: null } : {}),
   });
   const makeItem = (e: SourceEntry, p: PreparedFile): DatasetItem => {
-    const spec: Spectrogram = {
-      data: p.spectrogram.data,
-      bins: p.spectrogram.bins,
-      frames: p.spectrogram.frames,
-    };
+    const s = p.spectrogram;
     const key = p.key;
     const read = (): Spectrogram => {
       const hit = key && cache ? cache.read(key) : null;
@@ -280,27 +396,78 @@ export async function loadDataset(
       return { data: hit.data, bins: hit.bins, frames: hit.frames };
     };
     const inMemory = keep || !cache || !key;
+    const spec: Spectrogram | null = inMemory
+      ? { data: s.data.length > 0 ? s.data : read().data, bins: s.bins, frames: s.frames }
+      : null;
     return {
       path: e.path,
       values: e.values,
       input: src.schema.encodeInput(e.values),
       output: src.schema.encodeOutput(e.values),
-      frames: spec.frames,
-      seconds: p.spectrogram.seconds,
-      spectrogram: inMemory ? () => spec : read,
+      frames: s.frames,
+      seconds: s.seconds,
+      spectrogram: spec ? () => spec : read,
     };
   };
-  for (const e of src.entries) {
-    try {
-      items.push(makeItem(e, await prepareFile(e.path, { features, cache })));
-    } catch (err) {
-      if (!(err instanceof DataError) || options.strict) throw err;
-      skipped.push({ path: err.path, problem: err.problem });
+  const start = performance.now();
+  const results: (PreparedFile | null)[] = new Array(src.entries.length).fill(null);
+  const onResult = (i: number, r: PreparedFile | SkippedInput) => {
+    if ("spectrogram" in r) results[i] = r;
+    else {
+      if (options.strict) throw new DataError("Cannot use audio file", r.path, r.problem);
+      skipped.push(r);
     }
     bar.tick();
+  };
+  // Files already in the cache are read here; the rest are computed, in
+  // parallel workers when there are enough of them.
+  const todo: number[] = [];
+  for (let i = 0; i < src.entries.length; i++) {
+    const e = src.entries[i]!;
+    if (cache) {
+      const hit = await cachedEntry(e.path, cache, features);
+      if (hit) {
+        onResult(i, hit);
+        continue;
+      }
+    }
+    todo.push(i);
+  }
+  const nWorkers = Math.max(
+    1,
+    Math.min(options.workers ?? Math.min(4, navigator.hardwareConcurrency || 1), todo.length),
+  );
+  if (nWorkers <= 1 || todo.length <= 16) {
+    for (const i of todo) {
+      const e = src.entries[i]!;
+      try {
+        onResult(i, await prepareFile(e.path, { features, cache }));
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        onResult(i, { path: err.path, problem: err.problem });
+      }
+    }
+  } else {
+    await prepareInWorkers(todo.map((i) => ({ i, path: src.entries[i]!.path })), {
+      features,
+      cacheRoot: cache ? cacheRoot : null,
+      workers: nWorkers,
+      onResult,
+    });
   }
   bar.done();
-  return new SpectrogramDataset(src.name, items, src.schema, features, skipped);
+  const computed = todo.length;
+  src.entries.forEach((e, i) => {
+    const r = results[i];
+    if (r) items.push(makeItem(e, r));
+  });
+  const preparation: PreparationStats = {
+    files: src.entries.length,
+    computed,
+    cached: src.entries.length - computed,
+    seconds: (performance.now() - start) / 1000,
+  };
+  return new SpectrogramDataset(src.name, items, src.schema, features, skipped, preparation);
 }
 
 /**
