@@ -6,6 +6,7 @@ import {
   diagnosticsMarkdown,
   DiagnosticsMonitor,
   type DiagnosticsProbe,
+  diagnosticsSection,
   evaluateDiagnostics,
   readDiagnostics,
 } from "../lib/eval/monitor.ts";
@@ -35,22 +36,24 @@ function probe(generator: GeneratorFn): DiagnosticsProbe {
     x: tf.tensor4d(rng.uniformArray(3 * 16 * 16), [3, 16, 16, 1]),
     targets: tf.eye(3) as tf.Tensor2D,
     targetNames: ["speaker=a", "speaker=b", "speaker=c"],
+    sourceLabels: tf.eye(3) as tf.Tensor2D,
+    sourceNames: ["speaker=a", "speaker=b", "speaker=c"],
   };
 }
 
-async function runMonitor(generator: GeneratorFn, path: string) {
+async function runMonitor(generator: GeneratorFn, dir: string) {
   const p = probe(generator);
   const logged: string[] = [];
   const monitor = new DiagnosticsMonitor(p, {
     every: 2,
     patience: 3,
-    path,
+    dir,
     log: (l) => logged.push(l),
   });
   // The loop passes 0-based iteration indices; 6 iterations -> evaluations at 1, 2, 4, 6.
   for (let i = 0; i < 6; i++) monitor.onStepEnd({ iteration: i });
-  tf.dispose([p.x, p.targets]);
-  return { monitor, logged, records: await readDiagnostics(path) };
+  tf.dispose([p.x, p.targets, p.sourceLabels!]);
+  return { monitor, logged, records: await readDiagnostics(`${dir}/diagnostics.jsonl`) };
 }
 
 Deno.test("monitor: evaluates every N iterations and fires the collapse warning on an identity-like G", async () => {
@@ -59,7 +62,7 @@ Deno.test("monitor: evaluates every N iterations and fires the collapse warning 
     const before = tf.memory().numTensors;
     const { monitor, logged, records } = await runMonitor(
       (x, c) => shiftByLabel(1e-5)(x, c),
-      `${dir}/diagnostics.jsonl`,
+      dir,
     );
     equal(tf.memory().numTensors, before);
     equal(records.map((r) => r.iteration).join(), "1,2,4,6");
@@ -74,6 +77,15 @@ Deno.test("monitor: evaluates every N iterations and fires the collapse warning 
     match(md, /!\[diagnostics\]\(diagnostics\.png\)/);
     equal(collapseWarning(records), monitor.warning);
     ok(monitor.plot().width > 0);
+    // Pictures in the run directory, and the report section that embeds them.
+    for (const f of ["curves.png", "conversions_first.png", "conversions_last.png"]) {
+      ok((await Deno.stat(`${dir}/diagnostics/${f}`)).size > 100, f);
+    }
+    const section = await diagnosticsSection(dir);
+    match(section, /> \*\*⚠ COLLAPSE/);
+    match(section, /!\[diagnostics\]\(diagnostics\/curves\.png\)/);
+    match(section, /!\[conversions at the last evaluation\]\(diagnostics\/conversions_last\.png\)/);
+    equal(await diagnosticsSection(`${dir}/nothing-here`), "");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -84,7 +96,7 @@ Deno.test("monitor: stays quiet on a label-dependent G", async () => {
   try {
     const { monitor, logged, records } = await runMonitor(
       shiftByLabel(0.1),
-      `${dir}/diagnostics.jsonl`,
+      dir,
     );
     equal(records.length, 4);
     equal(monitor.warning, null);
@@ -116,7 +128,7 @@ Deno.test("evaluateDiagnostics: MCD is 0 for a perfect converter and not for the
     const darker = evaluateDiagnostics({ ...p, generator: (x) => tf.mul(x, 0.5), parallel }, 1);
     ok(Math.abs(darker.mcd!.converted - darker.mcd!.source) > 0.1);
   });
-  tf.dispose([p.x, p.targets]);
+  tf.dispose([p.x, p.targets, p.sourceLabels!]);
 });
 
 async function fakeRun(

@@ -26,7 +26,7 @@ import { mcd, spectrogramMelCepstra, type SpectrogramMelCepstrumOptions } from "
 import type { Canvas } from "./png.ts";
 import type { Spectrogram } from "../data/spectrogram.ts";
 import { convertUtterance } from "./convert.ts";
-import { type LinePanel, plotLinePanels } from "./plots.ts";
+import { type LinePanel, plotConversionGrid, plotLinePanels } from "./plots.ts";
 
 /**
  * One parallel pair for MCD: a source utterance, the target's input labels,
@@ -51,6 +51,10 @@ export interface DiagnosticsProbe {
   targets: tf.Tensor2D;
   /** A readable name per target (e.g. `speaker=f1`). */
   targetNames: readonly string[];
+  /** The held-out spectrograms' own input labels `[B, nIn]` (for the reconstruction picture). */
+  sourceLabels?: tf.Tensor2D;
+  /** A readable name per held-out spectrogram (e.g. `speaker=m2`). */
+  sourceNames?: readonly string[];
   /** Per target, the class index the classifiers should predict. */
   targetClasses?: readonly number[];
   /** Classifiers by name (`discriminator`, `classifier`); each needs `targetClasses`. */
@@ -165,6 +169,14 @@ export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
    */
   path?: string | null;
   /**
+   * A run directory: records go to `<dir>/diagnostics.jsonl` (unless `path`
+   * says otherwise) and pictures to `<dir>/diagnostics/`: `curves.png` (the
+   * diagnostics over iterations), `conversions_first.png` and
+   * `conversions_last.png` (input, outputs for each target, reconstruction).
+   * @default {null}
+   */
+  dir?: string | null;
+  /**
    * Called with a one-line summary after each evaluation, and with the collapse
    * warning whenever it fires (e.g. `progress.message`).
    * @default {undefined}
@@ -192,6 +204,7 @@ export class DiagnosticsMonitor {
   readonly #every: number;
   readonly #atStart: boolean;
   readonly #path: string | null;
+  readonly #pictures: string | null;
   readonly #log: ((line: string) => void) | undefined;
 
   /** Create a monitor for a probe. */
@@ -205,7 +218,10 @@ export class DiagnosticsMonitor {
       );
     }
     this.#atStart = options.atStart ?? true;
-    this.#path = options.path ?? null;
+    const dir = options.dir ?? null;
+    this.#path = options.path ?? (dir ? `${dir}/${DIAGNOSTICS_FILES.records}` : null);
+    this.#pictures = dir ? `${dir}/${DIAGNOSTICS_FILES.pictures}` : null;
+    if (dir) Deno.mkdirSync(dir, { recursive: true });
     this.#log = options.log;
   }
 
@@ -234,9 +250,27 @@ export class DiagnosticsMonitor {
     if (this.#path) {
       Deno.writeTextFileSync(this.#path, JSON.stringify(record) + "\n", { append: true });
     }
+    if (this.#pictures) this.#writePictures(record);
     this.#log?.(formatDiagnostics(record));
     if (warning) this.#log?.(warning);
     return record;
+  }
+
+  #writePictures(record: DiagnosticsRecord): void {
+    const dir = this.#pictures!;
+    Deno.mkdirSync(dir, { recursive: true });
+    const p = this.probe;
+    const grid = plotConversionGrid(p.generator, p.x, { labels: p.targets, names: p.targetNames }, {
+      caption: `iteration ${record.iteration}: label sensitivity ${f3(record.labelSensitivity)}${
+        record.collapsed ? " (COLLAPSED)" : ""
+      }`,
+      cellSize: 128,
+      ...(p.sourceLabels ? { sourceLabels: p.sourceLabels } : {}),
+      ...(p.sourceNames ? { sourceNames: p.sourceNames } : {}),
+    }).toPng();
+    if (this.records.length === 1) Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.first}`, grid);
+    Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.last}`, grid);
+    Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.curves}`, this.plot().toPng());
   }
 
   /** The collapse warning if it fired during the run, else null. */
@@ -258,6 +292,15 @@ export class DiagnosticsMonitor {
     return plotDiagnostics(this.records, { threshold: this.detector.threshold });
   }
 }
+
+/** File names the monitor writes in a run directory. */
+export const DIAGNOSTICS_FILES = {
+  records: "diagnostics.jsonl",
+  pictures: "diagnostics",
+  curves: "curves.png",
+  first: "conversions_first.png",
+  last: "conversions_last.png",
+} as const;
 
 const f3 = (v: number) => (Math.abs(v) >= 0.01 || v === 0 ? v.toFixed(3) : v.toExponential(2));
 
@@ -418,4 +461,45 @@ export function plotDiagnostics(
     });
   }
   return plotLinePanels(panels, { yLabel: "value", smooth: 1 });
+}
+
+/**
+ * The diagnostics section of a run's report, from `<dir>/diagnostics.jsonl`
+ * and the pictures the monitor wrote; redraws `diagnostics/curves.png` from
+ * the records. Returns "" when the run has no diagnostics.
+ *
+ * @example In a report writer
+ * ```ts ignore
+ * text += await diagnosticsSection(runDir);
+ * ```
+ */
+export async function diagnosticsSection(dir: string): Promise<string> {
+  const records = await readDiagnostics(`${dir}/${DIAGNOSTICS_FILES.records}`);
+  if (records.length === 0) return "";
+  const pics = `${dir}/${DIAGNOSTICS_FILES.pictures}`;
+  await Deno.mkdir(pics, { recursive: true });
+  await Deno.writeFile(`${pics}/${DIAGNOSTICS_FILES.curves}`, plotDiagnostics(records).toPng());
+  const exists = async (p: string) => {
+    try {
+      return (await Deno.stat(p)).isFile;
+    } catch {
+      return false;
+    }
+  };
+  let text = "\n" +
+    diagnosticsMarkdown(records, {
+      plot: `${DIAGNOSTICS_FILES.pictures}/${DIAGNOSTICS_FILES.curves}`,
+    });
+  for (
+    const [file, caption] of [
+      [DIAGNOSTICS_FILES.first, "at the first evaluation"],
+      [DIAGNOSTICS_FILES.last, "at the last evaluation"],
+    ] as const
+  ) {
+    if (await exists(`${pics}/${file}`)) {
+      text += `Conversions ${caption}: input, output for each target, reconstruction.\n\n` +
+        `![conversions ${caption}](${DIAGNOSTICS_FILES.pictures}/${file})\n\n`;
+    }
+  }
+  return text;
 }

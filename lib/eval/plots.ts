@@ -6,6 +6,7 @@
  * @module
  */
 
+import { tf } from "../deps.ts";
 import { Canvas, COLORS, GLYPH, type Rgb, textWidth } from "./png.ts";
 
 /** One line-plot panel. */
@@ -397,4 +398,72 @@ export function plotSpectrogramGrid(
   canvas.text(formatTick(min), bx + 16, by + bh - 4);
   canvas.text("level", bx + 16 + textWidth("0"), by + bh / 2 - 4, { color: COLORS.gray });
   return canvas;
+}
+
+/** Options for {@linkcode plotConversionGrid}. */
+export interface ConversionGridOptions extends SpectrogramGridOptions {
+  /**
+   * Held-out samples shown (one row each).
+   * @default {2}
+   */
+  samples?: number;
+  /** Names of the samples (e.g. `speaker=m1`), for the titles. */
+  sourceNames?: readonly string[];
+  /** The samples' own input labels `[B, nIn]`; with them a reconstruction column is added. */
+  sourceLabels?: tf.Tensor2D;
+}
+
+/**
+ * The conversion picture: per sample one row with the input, the outputs for
+ * every target, and the reconstruction G(G(x, c_t), c_source) through the
+ * first target that is not the sample's own.
+ *
+ * @param generator the generator in inference mode
+ * @param x held-out spectrograms `[B, H, W, 1]`
+ * @param targets target input labels `[K, nIn]`, named by `targetNames`
+ */
+export function plotConversionGrid(
+  generator: (x: tf.Tensor4D, c: tf.Tensor2D) => tf.Tensor4D,
+  x: tf.Tensor4D,
+  targets: { labels: tf.Tensor2D; names: readonly string[] },
+  options: ConversionGridOptions = {},
+): Canvas {
+  const n = Math.min(options.samples ?? 2, x.shape[0]);
+  const k = targets.labels.shape[0];
+  const [, h, w] = x.shape;
+  const panels: SpectrogramPanel[] = [];
+  const shape: [number, number] = [h, w];
+  tf.tidy(() => {
+    const xs = tf.slice(x, [0, 0, 0, 0], [n, -1, -1, -1]);
+    const outs: Float32Array[] = [];
+    for (let t = 0; t < k; t++) {
+      const c = tf.tile(tf.slice(targets.labels, [t, 0], [1, -1]), [n, 1]) as tf.Tensor2D;
+      outs.push(generator(xs, c).dataSync() as Float32Array);
+    }
+    const src = xs.dataSync() as Float32Array;
+    const own = options.sourceLabels
+      ? (tf.slice(options.sourceLabels, [0, 0], [n, -1]).arraySync() as number[][])
+      : null;
+    const tl = targets.labels.arraySync() as number[][];
+    for (let i = 0; i < n; i++) {
+      const cut = (a: Float32Array) => a.slice(i * h * w, (i + 1) * h * w);
+      const name = options.sourceNames?.[i];
+      panels.push({ title: name ? `input ${name}` : "input", values: cut(src), shape });
+      for (let t = 0; t < k; t++) {
+        panels.push({ title: `-> ${targets.names[t] ?? t}`, values: cut(outs[t]!), shape });
+      }
+      if (own) {
+        const row = own[i]!;
+        const via = tl.findIndex((l) => l.some((v, j) => v !== row[j]));
+        const t = via < 0 ? 0 : via;
+        const fake = tf.tensor4d(cut(outs[t]!), [1, h, w, 1]);
+        const rec = generator(fake, tf.tensor2d([row], [1, row.length])).dataSync() as Float32Array;
+        panels.push({ title: `recon via ${targets.names[t] ?? t}`, values: rec.slice(), shape });
+      }
+    }
+  });
+  return plotSpectrogramGrid(panels, {
+    columns: k + 1 + (options.sourceLabels ? 1 : 0),
+    ...options,
+  });
 }

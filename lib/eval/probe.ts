@@ -180,6 +180,10 @@ export function buildProbe(
     throw new RangeError("Cannot build diagnostics probe: fewer than 2 usable utterances");
   }
   const x = stack(held.map((i) => centreCrop(i.spectrogram(), width)), bins, width);
+  const sourceLabels = tf.tensor2d(Float32Array.from(held.flatMap((i) => [...i.input])), [
+    held.length,
+    nIn,
+  ]);
 
   const generator: GeneratorFn = (xx, c) => models.generator.apply(xx, c, { training: false });
   const classifiers: Record<string, ClassifierFn> = {};
@@ -254,6 +258,8 @@ export function buildProbe(
     x,
     targets,
     targetNames: targetValues.map((v) => `${attribute}=${v}`),
+    sourceLabels,
+    sourceNames: held.map((i) => `${attribute}=${i.values[attribute]}`),
     targetClasses,
     classifiers,
     mcdOptions: { minDb: dataset.features.minDb, maxDb: dataset.features.maxDb },
@@ -264,7 +270,7 @@ export function buildProbe(
     classifier,
     classifierRealAccuracy,
     dispose() {
-      tf.dispose([x, targets]);
+      tf.dispose([x, targets, sourceLabels]);
       classifier?.dispose();
     },
   };
