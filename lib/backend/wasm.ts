@@ -85,8 +85,13 @@ export async function initWasm(threads: number): Promise<WasmStart> {
   // registered so far.
   if (!("wasm" in tf.engine().registry)) {
     // Both modules read their .wasm file from the package; without access tfjs fails noisily.
-    const dir = resolveWasmPackageDir();
-    if (!granted({ name: "read", path: dir })) {
+    let dir: string | undefined;
+    try {
+      dir = resolveWasmPackageDir();
+    } catch {
+      // Not resolvable as a local package (e.g. voxlab imported remotely): tfjs finds its files.
+    }
+    if (dir !== undefined && !granted({ name: "read", path: dir })) {
       throw new BackendError(
         `Cannot use backend 'wasm': it needs read access to '${dir}' (run deno with --allow-read)`,
       );

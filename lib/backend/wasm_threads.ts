@@ -46,7 +46,12 @@ export const MAX_WASM_THREADS = 8;
 /** How long the threaded module may take to start before we fall back to one thread. */
 const START_TIMEOUT_MS = 60_000;
 
-const require = createRequire(import.meta.url);
+/** A CommonJS `require` for the package's and our generated files; made on first use, so that
+ * importing voxlab never fails where `createRequire` cannot work (e.g. a remote import). */
+let requireCache: NodeJS.Require | undefined;
+function nodeRequire(): NodeJS.Require {
+  return requireCache ??= createRequire(import.meta.url);
+}
 
 // Per-worker state lives outside the class: the base constructor may call methods before
 // subclass fields exist.
@@ -76,7 +81,10 @@ function replaceOnce(text: string, find: string, replacement: string, what: stri
 
 /** The dir of the tfjs-backend-wasm package Deno resolved (no file access, no permission). */
 export function resolveWasmPackageDir(): string {
-  return require.resolve("@tensorflow/tfjs-backend-wasm").replace(/[\\/]dist[\\/][^\\/]+$/, "");
+  return nodeRequire().resolve("@tensorflow/tfjs-backend-wasm").replace(
+    /[\\/]dist[\\/][^\\/]+$/,
+    "",
+  );
 }
 
 /**
@@ -145,7 +153,9 @@ function threadedWasmFiles(): Promise<ThreadedWasmFiles> {
     const glueSource = await Deno.readTextFile(
       `${pkg}/wasm-out/tfjs-backend-wasm-threaded-simd.js`,
     );
-    const workerModule = require(`${pkg}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`) as {
+    const workerModule = nodeRequire()(
+      `${pkg}/wasm-out/tfjs-backend-wasm-threaded-simd.worker.js`,
+    ) as {
       wasmWorkerContents?: unknown;
     };
     if (typeof workerModule.wasmWorkerContents !== "string") {
@@ -202,7 +212,7 @@ export async function createThreadedWasmBackend(threads: number): Promise<tf.Ker
     throw new Error("SharedArrayBuffer is not available");
   }
   const files = await threadedWasmFiles();
-  const factory = require(files.glue) as WasmFactory;
+  const factory = nodeRequire()(files.glue) as WasmFactory;
 
   let starting = true;
   let fail: (error: unknown) => void = () => {};
