@@ -131,6 +131,25 @@ Deno.test("evaluateDiagnostics: MCD is 0 for a perfect converter and not for the
   tf.dispose([p.x, p.targets, p.sourceLabels!]);
 });
 
+Deno.test("evaluateDiagnostics runs G once per target on the held-out batch", () => {
+  let calls = 0;
+  const p = probe((x, c) => {
+    calls++;
+    return shiftByLabel(0.1)(x, c);
+  });
+  const classifier = (y: tf.Tensor4D) =>
+    tf.oneHot(tf.zeros([y.shape[0]], "int32"), 3) as tf.Tensor2D;
+  const r = evaluateDiagnostics({
+    ...p,
+    targetClasses: [0, 1, 2],
+    classifiers: { a: classifier, b: classifier },
+  }, 5);
+  equal(calls, 3);
+  close(r.accuracy.a!, 1 / 3, 1e-9);
+  close(r.identityDistance, 0.1, 1e-6);
+  tf.dispose([p.x, p.targets, p.sourceLabels!]);
+});
+
 async function fakeRun(
   root: string,
   exp: typeof base,

@@ -9,7 +9,19 @@
 
 import { tf } from "../deps.ts";
 import { stitch, windows } from "../data/segments.ts";
-import type { Spectrogram } from "../data/spectrogram.ts";
+import {
+  type FeatureConfig,
+  frameLength,
+  type Spectrogram,
+  toSpectrogram,
+} from "../data/spectrogram.ts";
+import type { LabelSchema } from "../data/labels.ts";
+import type { SpectrogramDataset } from "../data/dataset.ts";
+import { readAudioFile } from "../data/decode.ts";
+import { resample } from "../data/resample.ts";
+import { toWaveform } from "../data/griffin_lim.ts";
+import { writeWavFile } from "../data/wav.ts";
+import { Progress } from "../data/progress.ts";
 import type { GeneratorFn } from "./diagnostics.ts";
 
 /** Options for {@linkcode convertUtterance}. */
@@ -84,4 +96,179 @@ export function convertUtterance(
     });
   }
   return stitch(converted, w.starts, w.frames);
+}
+
+/** A conversion could not be set up or run; the message is one line meant for the user. */
+export class ConvertError extends Error {
+  override name = "ConvertError";
+}
+
+/**
+ * Parse a target such as `speaker=f1` or `speaker=f1,gender=female` against a
+ * label schema.
+ *
+ * @throws {ConvertError} naming the unknown attribute or value and listing the valid ones.
+ * @example
+ * ```ts
+ * import { LabelSchema } from "../data/labels.ts";
+ * import { parseTarget } from "./convert.ts";
+ * const schema = new LabelSchema([{ name: "speaker", values: ["f1", "m1"] }]);
+ * console.assert(parseTarget("speaker=m1", schema).speaker === "m1");
+ * ```
+ */
+export function parseTarget(text: string, schema: LabelSchema): Record<string, string> {
+  const out: Record<string, string> = {};
+  const names = schema.attributes.map((a) => a.name);
+  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) {
+      throw new ConvertError(
+        `Cannot parse target '${text}': expected attribute=value[,attribute=value], e.g. ${
+          names[0] ?? "speaker"
+        }=${schema.attributes[0]?.values[0] ?? "id"}`,
+      );
+    }
+    const name = part.slice(0, eq).trim(), value = part.slice(eq + 1).trim();
+    const attr = schema.attributes.find((a) => a.name === name);
+    if (!attr) {
+      throw new ConvertError(
+        `Cannot use target '${text}': unknown attribute '${name}'; valid attributes: ${
+          names.join(", ")
+        }`,
+      );
+    }
+    if (!attr.values.includes(value)) {
+      throw new ConvertError(
+        `Cannot use target '${text}': unknown ${name} '${value}'; valid values: ${
+          attr.values.join(", ")
+        }`,
+      );
+    }
+    out[name] = value;
+  }
+  if (Object.keys(out).length === 0) {
+    throw new ConvertError(`Cannot parse target '${text}': no attribute=value given`);
+  }
+  return out;
+}
+
+/**
+ * The input labels for a target: the labels of an utterance in the data that
+ * matches every given attribute (so unspecified attributes such as gender
+ * follow the speaker), else the given attributes alone (others unknown).
+ */
+export function targetLabels(
+  target: Record<string, string>,
+  dataset: Pick<SpectrogramDataset, "items" | "schema">,
+): Float32Array {
+  const match = dataset.items.find((item) =>
+    Object.entries(target).every(([k, v]) => item.values[k] === v)
+  );
+  if (match) {
+    const values = { ...match.values, ...target };
+    return dataset.schema.encodeInput(values);
+  }
+  return dataset.schema.encodeInput(target);
+}
+
+/** Options for {@linkcode convertFiles}. */
+export interface ConvertFilesOptions extends ConvertUtteranceOptions {
+  /** The run's feature config (sample rate, hop, bins, dB range). */
+  features: FeatureConfig;
+  /**
+   * Griffin-Lim iterations.
+   * @default {60}
+   */
+  iterations?: number;
+  /**
+   * Suffix of the output names: `<input name><suffix>.wav`.
+   * @default {"_converted"}
+   */
+  suffix?: string;
+  /**
+   * Show a progress bar (for more than one file).
+   * @default {true}
+   */
+  progress?: boolean;
+}
+
+/** What {@linkcode convertFiles} did. */
+export interface ConvertFilesResult {
+  /** Written WAV files. */
+  written: string[];
+  /** Inputs that could not be read, with the reason. */
+  skipped: { path: string; problem: string }[];
+}
+
+/** The audio files of a path: the file itself, or the `.wav`/`.flac` files under a folder (sorted). */
+export async function listAudioInputs(path: string): Promise<string[]> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch {
+    throw new ConvertError(`Cannot read input '${path}': no such file or folder`);
+  }
+  if (info.isFile) return [path];
+  const out: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const p = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else if (e.isFile && /\.(wav|flac)$/i.test(e.name)) out.push(p);
+    }
+  };
+  await walk(path.replace(/\/+$/, ""));
+  if (out.length === 0) {
+    throw new ConvertError(`Cannot read input '${path}': no .wav or .flac files in it`);
+  }
+  return out.sort();
+}
+
+/**
+ * Convert audio files: read, resample to the run's rate, spectrogram,
+ * {@linkcode convertUtterance}, Griffin-Lim, write 16-bit WAV into `outDir`.
+ * An unreadable input is skipped and reported.
+ */
+export async function convertFiles(
+  generator: GeneratorFn,
+  job: { inputs: readonly string[]; labels: Float32Array; outDir: string },
+  options: ConvertFilesOptions,
+): Promise<ConvertFilesResult> {
+  const { features } = options;
+  await Deno.mkdir(job.outDir, { recursive: true });
+  const bar = new Progress("convert", job.inputs.length, {
+    minItems: 1,
+    unit: "files",
+    ...(options.progress === false ? { output: null } : {}),
+  });
+  const result: ConvertFilesResult = { written: [], skipped: [] };
+  for (const path of job.inputs) {
+    let audio;
+    try {
+      audio = await readAudioFile(path);
+      if (audio.sampleRate !== features.sampleRate) {
+        audio = await resample(audio, features.sampleRate, { quality: features.resampleQuality });
+      }
+      if (audio.samples.length < frameLength(features)) {
+        throw new RangeError(`shorter than one frame (${frameLength(features)} samples)`);
+      }
+    } catch (e) {
+      result.skipped.push({ path, problem: e instanceof Error ? e.message : String(e) });
+      bar.tick();
+      continue;
+    }
+    const spec = toSpectrogram(audio.samples, features);
+    const converted = convertUtterance(generator, spec, job.labels, options);
+    const wave = toWaveform(converted, features, {
+      iterations: options.iterations ?? 60,
+      length: audio.samples.length,
+    });
+    const name = path.split("/").pop()!.replace(/\.[^.]+$/, "");
+    const out = `${job.outDir}/${name}${options.suffix ?? "_converted"}.wav`;
+    await writeWavFile(out, { samples: wave, sampleRate: features.sampleRate });
+    result.written.push(out);
+    bar.tick();
+  }
+  bar.done();
+  return result;
 }

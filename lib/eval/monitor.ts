@@ -11,7 +11,7 @@
  * @module
  */
 
-import type { tf } from "../deps.ts";
+import { tf } from "../deps.ts";
 import {
   type ClassifierFn,
   CollapseDetector,
@@ -98,7 +98,7 @@ function mcdOf(a: Spectrogram, b: Spectrogram, options: SpectrogramMelCepstrumOp
  *
  * @example An identity generator: sensitivity 0, distance 0
  * ```ts
- * import type { tf } from "../deps.ts";
+ * import { tf } from "../deps.ts";
  * import { initBackend } from "../backend/mod.ts";
  * import { evaluateDiagnostics } from "./monitor.ts";
  * await initBackend({ backend: "cpu", quiet: true });
@@ -112,6 +112,56 @@ export function evaluateDiagnostics(
   iteration: number,
 ): Omit<DiagnosticsRecord, "collapsed" | "warning"> {
   const t0 = performance.now();
+  const cache = cachedGenerator(probe.generator, probe.x, probe.targets);
+  try {
+    return evaluateWith({ ...probe, generator: cache.generator }, iteration, t0);
+  } finally {
+    cache.dispose();
+  }
+}
+
+/**
+ * The generator, run once per target on the held-out batch up front: the
+ * diagnostics ask for G(x, c_k) several times (sensitivity, distance, each
+ * classifier), and at full size each call is seconds.
+ */
+function cachedGenerator(
+  generator: GeneratorFn,
+  x: tf.Tensor4D,
+  targets: tf.Tensor2D,
+): { generator: GeneratorFn; dispose(): void } {
+  const outs = new Map<string, tf.Tensor4D>();
+  const rows = targets.arraySync() as number[][];
+  for (const row of rows) {
+    const key = row.join(",");
+    if (outs.has(key)) continue;
+    outs.set(
+      key,
+      // clone: a generator may hand back its input, which must outlive the cache.
+      tf.tidy(() =>
+        tf.clone(generator(x, tf.tile(tf.tensor2d([row]), [x.shape[0], 1]) as tf.Tensor2D))
+      ),
+    );
+  }
+  return {
+    generator: (xx, c) => {
+      if (xx === x) {
+        const rowsC = c.arraySync() as number[][];
+        const key = rowsC[0]!.join(",");
+        const hit = outs.get(key);
+        if (hit && rowsC.every((r) => r.join(",") === key)) return hit.clone();
+      }
+      return generator(xx, c);
+    },
+    dispose: () => tf.dispose([...outs.values()]),
+  };
+}
+
+function evaluateWith(
+  probe: DiagnosticsProbe,
+  iteration: number,
+  t0: number,
+): Omit<DiagnosticsRecord, "collapsed" | "warning"> {
   const spread = dataSpread(probe.x);
   const record: Omit<DiagnosticsRecord, "collapsed" | "warning"> = {
     iteration,
@@ -177,6 +227,11 @@ export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
    */
   dir?: string | null;
   /**
+   * Called by {@linkcode DiagnosticsMonitor.dispose} to free what the probe holds.
+   * @default {undefined}
+   */
+  release?: () => void;
+  /**
    * Called with a one-line summary after each evaluation, and with the collapse
    * warning whenever it fires (e.g. `progress.message`).
    * @default {undefined}
@@ -206,6 +261,7 @@ export class DiagnosticsMonitor {
   readonly #path: string | null;
   readonly #pictures: string | null;
   readonly #log: ((line: string) => void) | undefined;
+  readonly #release: (() => void) | undefined;
 
   /** Create a monitor for a probe. */
   constructor(probe: DiagnosticsProbe, options: DiagnosticsMonitorOptions = {}) {
@@ -223,6 +279,7 @@ export class DiagnosticsMonitor {
     this.#pictures = dir ? `${dir}/${DIAGNOSTICS_FILES.pictures}` : null;
     if (dir) Deno.mkdirSync(dir, { recursive: true });
     this.#log = options.log;
+    this.#release = options.release;
   }
 
   /**
@@ -271,6 +328,11 @@ export class DiagnosticsMonitor {
     if (this.records.length === 1) Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.first}`, grid);
     Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.last}`, grid);
     Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.curves}`, this.plot().toPng());
+  }
+
+  /** Free the probe's tensors (via the `release` option). */
+  dispose(): void {
+    this.#release?.();
   }
 
   /** The collapse warning if it fired during the run, else null. */

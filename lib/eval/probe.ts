@@ -14,7 +14,12 @@ import type { DatasetItem, SpectrogramDataset } from "../data/dataset.ts";
 import { sliceFrames } from "../data/segments.ts";
 import type { Spectrogram } from "../data/spectrogram.ts";
 import type { ClassifierFn, GeneratorFn } from "./diagnostics.ts";
-import type { DiagnosticsProbe, ParallelPair } from "./monitor.ts";
+import {
+  DiagnosticsMonitor,
+  type DiagnosticsMonitorOptions,
+  type DiagnosticsProbe,
+  type ParallelPair,
+} from "./monitor.ts";
 import { SpeakerClassifier } from "./speaker_classifier.ts";
 
 /** The generator as the probe needs it (lib/model's `Generator` fits). */
@@ -274,4 +279,44 @@ export function buildProbe(
       classifier?.dispose();
     },
   };
+}
+
+/** Options for {@linkcode createDiagnosticsMonitor}. */
+export interface CreateDiagnosticsMonitorOptions
+  extends BuildProbeOptions, DiagnosticsMonitorOptions {}
+
+/**
+ * Build the probe from a run's dataset and models and wrap it in a
+ * {@linkcode DiagnosticsMonitor}; this is what a training run calls. It logs
+ * one line describing the probe. `monitor.dispose()` frees the probe.
+ *
+ * @example In a training loop
+ * ```ts ignore
+ * const diagnostics = createDiagnosticsMonitor(trainer.dataset, trainer, { dir: runDir, log });
+ * // hooks: { onStepEnd: (info) => diagnostics.onStepEnd(info) }
+ * ```
+ */
+export function createDiagnosticsMonitor(
+  dataset: SpectrogramDataset,
+  models: { generator: GeneratorLike; discriminator?: DiscriminatorLike },
+  options: CreateDiagnosticsMonitorOptions = {},
+): DiagnosticsMonitor {
+  const t0 = performance.now();
+  const built = buildProbe(dataset, models, options);
+  const p = built.probe;
+  const acc = built.classifierRealAccuracy;
+  options.log?.(
+    `diagnostics: every ${options.every ?? 50} iterations on ${
+      p.x.shape[0]
+    } held-out spectrograms, ` +
+      `targets ${p.targetNames.join(" ")}; classifiers ${
+        Object.keys(p.classifiers ?? {}).join(", ") || "none"
+      }${
+        acc === null ? "" : ` (independent one: ${(acc * 100).toFixed(0)}% on real held-out data)`
+      }` +
+      `; ${p.parallel?.length ?? 0} MCD pairs; set up in ${
+        ((performance.now() - t0) / 1000).toFixed(1)
+      } s`,
+  );
+  return new DiagnosticsMonitor(p, { ...options, release: () => built.dispose() });
 }
