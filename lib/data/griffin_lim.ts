@@ -135,7 +135,7 @@ export function griffinLim(
  * import { DEFAULT_FEATURES, toSpectrogram, toWaveform } from "./mod.ts";
  * const wave = Float32Array.from({ length: 8000 }, (_, i) => 0.3 * Math.sin(i / 9));
  * const spec = toSpectrogram(wave, DEFAULT_FEATURES); // 63 frames
-const back = toWaveform(spec, DEFAULT_FEATURES, { iterations: 8, length: 8000 });
+ * const back = toWaveform(spec, DEFAULT_FEATURES, { iterations: 8, length: 8000 });
  * console.assert(back.length === 8000);
  * ```
  */
