@@ -35,7 +35,7 @@ const experiment: Experiment = {
       segmentFrames: 256,
       minDb: -90,
       maxDb: 10,
-      resampleQuality: "medium",
+      resampleQuality: "sinc",
     },
   },
   model: {

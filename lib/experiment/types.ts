@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { FeatureConfig } from "../data/spectrogram.ts";
 
 /** Descriptive fields of an experiment; they never change what a run computes. */
 export interface ExperimentMeta {
@@ -24,23 +25,8 @@ export interface ExperimentMeta {
   tags: string[];
 }
 
-/** Spectrogram features (the fields of `lib/data`'s `FeatureConfig`). */
-export interface FeatureSpec {
-  /** Sample rate in Hz that audio is resampled to. */
-  sampleRate: number;
-  /** STFT hop in samples. */
-  hop: number;
-  /** Frequency bins kept per frame (frame length is twice this; Nyquist dropped). */
-  bins: number;
-  /** Frames per training segment. */
-  segmentFrames: number;
-  /** Level mapped to 0, in dB relative to a full-scale sine. */
-  minDb: number;
-  /** Level mapped to 1, in dB relative to a full-scale sine. */
-  maxDb: number;
-  /** The resampler used to reach `sampleRate`. */
-  resampleQuality: "best" | "medium" | "fastest";
-}
+/** Spectrogram features: `lib/data`'s `FeatureConfig` (sample rate, hop, bins, segment frames, dB range, resampler). */
+export type FeatureSpec = FeatureConfig;
 
 /** Where the training data comes from. */
 export interface DataSpec {

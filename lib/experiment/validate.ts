@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { RESAMPLE_QUALITIES } from "../data/resample.ts";
 import type { Experiment } from "./types.ts";
 
 /** A field's kind, as the validator and `--set` understand it. */
@@ -72,7 +73,7 @@ export const EXPERIMENT_SCHEMA: FieldSchema = {
             segmentFrames: int(1),
             minDb: num(),
             maxDb: num(),
-            resampleQuality: { type: "string", values: ["best", "medium", "fastest"] },
+            resampleQuality: { type: "string", values: RESAMPLE_QUALITIES },
           },
         },
       },

@@ -60,8 +60,8 @@ export interface LoopHooks {
   onStepEnd?(info: StepEndInfo): void | Promise<void>;
   /** After the last iteration of each epoch. */
   onEpochEnd?(epoch: number): void | Promise<void>;
-  /** After each checkpoint is written. */
-  onCheckpoint?(path: string, iteration: number): void | Promise<void>;
+  /** After each checkpoint is written, with the training seconds so far. */
+  onCheckpoint?(path: string, iteration: number, elapsed: number): void | Promise<void>;
 }
 
 /** Options for {@linkcode runLoop}. */
@@ -201,16 +201,17 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
   const save = async () => {
     if (!checkpointPath) return;
     const contents = task.save();
+    const seconds = elapsed();
     contents.state = {
       ...contents.state,
       iteration,
       epoch: Math.floor(iteration / task.itersPerEpoch),
-      elapsed: elapsed(),
+      elapsed: seconds,
     };
     await writeCheckpoint(checkpointPath, contents);
     lastSave = performance.now();
     lastCheckpoint = iteration;
-    await hooks.onCheckpoint?.(checkpointPath, iteration);
+    await hooks.onCheckpoint?.(checkpointPath, iteration, seconds);
   };
 
   options.progress?.start(start);
