@@ -125,28 +125,62 @@ export function melCepstrum(
       `Cannot compute mel-cepstrum: gridSize must be an integer >= ${2 * order + 2}, got ${grid}`,
     );
   }
+  const { lo, t, basis } = mcepTables(n, nyquistBin, alpha, grid, order);
   // Resample L onto a uniform grid of the warped axis β ∈ [0, π].
   const sampled = new Float64Array(grid);
   for (let g = 0; g < grid; g++) {
-    const beta = Math.PI * g / (grid - 1);
-    const omega = warpFrequency(beta, -alpha);
-    const pos = Math.min(Math.max(omega / Math.PI * nyquistBin, 0), n - 1);
-    const lo = Math.floor(pos);
-    const hi = Math.min(lo + 1, n - 1);
-    const t = pos - lo;
-    sampled[g] = (1 - t) * Number(logAmplitude[lo]) + t * Number(logAmplitude[hi]);
+    const i = lo[g]!, hi = Math.min(i + 1, n - 1);
+    sampled[g] = (1 - t[g]!) * Number(logAmplitude[i]) + t[g]! * Number(logAmplitude[hi]);
   }
-  // c̃_m = (1/π) ∫_0^π L cos(mβ) dβ by the trapezoid rule (exact for such cosine series).
+  // c̃_m = (1/π) ∫_0^π L cos(mβ) dβ by the trapezoid rule (exact for such cosine series);
+  // basis[m·grid + g] holds the trapezoid weight × cos(m β_g) / (grid − 1).
   const c = new Float64Array(order + 1);
   for (let m = 0; m <= order; m++) {
     let sum = 0;
-    for (let g = 0; g < grid; g++) {
-      const w = g === 0 || g === grid - 1 ? 0.5 : 1;
-      sum += w * sampled[g]! * Math.cos(m * Math.PI * g / (grid - 1));
-    }
-    c[m] = sum / (grid - 1);
+    const row = m * grid;
+    for (let g = 0; g < grid; g++) sum += basis[row + g]! * sampled[g]!;
+    c[m] = sum;
   }
   return c;
+}
+
+interface McepTables {
+  lo: Int32Array;
+  t: Float64Array;
+  basis: Float64Array;
+}
+
+const tableCache = new Map<string, McepTables>();
+
+/** Interpolation positions and the cosine basis, cached per (bins, nyquistBin, α, grid, order). */
+function mcepTables(
+  n: number,
+  nyquistBin: number,
+  alpha: number,
+  grid: number,
+  order: number,
+): McepTables {
+  const key = `${n}/${nyquistBin}/${alpha}/${grid}/${order}`;
+  const hit = tableCache.get(key);
+  if (hit) return hit;
+  const lo = new Int32Array(grid), t = new Float64Array(grid);
+  for (let g = 0; g < grid; g++) {
+    const omega = warpFrequency(Math.PI * g / (grid - 1), -alpha);
+    const pos = Math.min(Math.max(omega / Math.PI * nyquistBin, 0), n - 1);
+    lo[g] = Math.floor(pos);
+    t[g] = pos - lo[g]!;
+  }
+  const basis = new Float64Array((order + 1) * grid);
+  for (let m = 0; m <= order; m++) {
+    for (let g = 0; g < grid; g++) {
+      const w = g === 0 || g === grid - 1 ? 0.5 : 1;
+      basis[m * grid + g] = w * Math.cos(m * Math.PI * g / (grid - 1)) / (grid - 1);
+    }
+  }
+  const tables = { lo, t, basis };
+  if (tableCache.size > 16) tableCache.clear();
+  tableCache.set(key, tables);
+  return tables;
 }
 
 /** Options for {@linkcode melCepstra} and {@linkcode spectrogramMelCepstra}. */

@@ -42,7 +42,8 @@ export interface BuildProbeOptions {
    */
   attribute?: string;
   /**
-   * How many target values (evenly spread over the sorted values present).
+   * How many target values: the first value present, then each time the one whose
+   * input labels differ most from those chosen (so targets span genders, accents…).
    * @default {4}
    */
   targets?: number;
@@ -150,12 +151,23 @@ export function buildProbe(
     );
   }
   const k = Math.min(options.targets ?? 4, present.length);
-  const targetValues = Array.from(
-    { length: k },
-    (_, i) => present[Math.floor(i * present.length / k)]!,
-  );
+  // Targets as different as possible: greedy farthest-point over the targets' full
+  // input labels (so they span genders, accents… and not just speaker ids).
+  const labelsOf = new Map(present.map((v) => [v, byValue.get(v)![0]!.input] as const));
+  const distance = (a: Float32Array, b: Float32Array) =>
+    a.reduce((s, x, i) => s + Math.abs(x - b[i]!), 0);
+  const targetValues = [present[0]!];
+  while (targetValues.length < k) {
+    let best = "", bestD = -1;
+    for (const v of present) {
+      if (targetValues.includes(v)) continue;
+      const d = Math.min(...targetValues.map((t) => distance(labelsOf.get(v)!, labelsOf.get(t)!)));
+      if (d > bestD) [best, bestD] = [v, d];
+    }
+    targetValues.push(best);
+  }
   // A target's labels: those of an utterance by that speaker (so gender etc. match).
-  const targetLabels = targetValues.map((v) => byValue.get(v)![0]!.input);
+  const targetLabels = targetValues.map((v) => labelsOf.get(v)!);
   const nIn = dataset.schema.nIn;
   const targets = tf.tensor2d(
     Float32Array.from(targetLabels.flatMap((l) => [...l])),
