@@ -20,6 +20,8 @@ export * as YAML from "npm:yaml@2.9.1";
 export { decode as decodePng, encode as encodePng } from "npm:fast-png@8.0.0";
 export { default as Meyda } from "npm:meyda@5.6.3";
 export { FLACDecoder } from "npm:@wasm-audio-decoders/flac@0.2.11";
+export { MPEGDecoder } from "npm:mpg123-decoder@1.0.3";
+export { OggVorbisDecoder } from "npm:@wasm-audio-decoders/ogg-vorbis@0.1.20";
 export { default as LibSampleRate } from "npm:@alexanderolsen/libsamplerate-js@2.1.2";
 export { default as ESpeakNg } from "npm:espeak-ng@1.0.2";
 

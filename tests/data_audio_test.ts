@@ -202,6 +202,41 @@ Deno.test("FLAC: decodes the fixture to the samples its formula gives (stereo mi
   });
 });
 
+/** Amplitude of the `f` Hz component (least-squares projection away from the edges). */
+function amplitude(a: Audio, f: number): number {
+  let c = 0, s = 0;
+  const lo = 2000, hi = a.samples.length - 2000;
+  for (let i = lo; i < hi; i++) {
+    c += a.samples[i]! * Math.cos((2 * Math.PI * f * i) / a.sampleRate);
+    s += a.samples[i]! * Math.sin((2 * Math.PI * f * i) / a.sampleRate);
+  }
+  return (2 * Math.hypot(c, s)) / (hi - lo);
+}
+
+Deno.test("MP3 and Ogg Vorbis: the fixture's tones come out at their levels (lossy, within 8%)", async () => {
+  for (const ext of ["mp3", "ogg"]) {
+    const audio = await readAudioFile(fixture.replace(/flac$/, ext));
+    equal(audio.sampleRate, 44100);
+    ok(Math.abs(audio.samples.length - 11025) < 2000, `${ext}: ${audio.samples.length} samples`);
+    // Mono = (0.5 sin 440 + 0.25 sin 660) / 2.
+    ok(
+      Math.abs(amplitude(audio, 440) / 0.25 - 1) < 0.08,
+      `${ext}: 440 Hz at ${amplitude(audio, 440)}`,
+    );
+    ok(
+      Math.abs(amplitude(audio, 660) / 0.125 - 1) < 0.08,
+      `${ext}: 660 Hz at ${amplitude(audio, 660)}`,
+    );
+    ok(amplitude(audio, 1500) < 0.01);
+  }
+  const junk = new Uint8Array(2000).fill(0x5a);
+  junk.set([0xff, 0xfb, 0x90, 0x64]);
+  await rejects(decodeAudio(junk, { path: "j.mp3" }), (e: unknown) => {
+    ok(e instanceof DataError && /^Cannot read MP3 file 'j\.mp3': /.test(e.message), String(e));
+    return true;
+  });
+});
+
 function tone(f: number, rate: number, n: number): Audio {
   return {
     samples: Float32Array.from({ length: n }, (_, i) => Math.sin((2 * Math.PI * f * i) / rate)),

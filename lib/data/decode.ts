@@ -2,12 +2,16 @@
  * Decoding audio files of any supported container to mono float samples.
  *
  * WAV is decoded in TypeScript ({@linkcode decodeWav}); FLAC (VCTK 0.92 ships
- * FLAC) through `@wasm-audio-decoders/flac`, a pure-wasm decoder.
+ * FLAC), MP3 and Ogg Vorbis through the pure-wasm decoders of the
+ * wasm-audio-decoders project (`@wasm-audio-decoders/flac`, `mpg123-decoder`,
+ * `@wasm-audio-decoders/ogg-vorbis`). MP3 and Vorbis are lossy: their
+ * decoders' priming delay is trimmed where the stream says so (LAME's gapless
+ * header), not otherwise.
  *
  * @module
  */
 
-import { FLACDecoder } from "../deps.ts";
+import { FLACDecoder, MPEGDecoder, OggVorbisDecoder } from "../deps.ts";
 import { DataError } from "./errors.ts";
 import { type Audio, decodeWav } from "./wav.ts";
 
@@ -21,21 +25,76 @@ export interface DecodeAudioOptions {
 }
 
 /** Container formats {@linkcode decodeAudio} recognises. */
-export type AudioContainer = "wav" | "flac";
+export type AudioContainer = "wav" | "flac" | "mp3" | "ogg-vorbis";
+
+function id3Size(bytes: Uint8Array): number {
+  if (bytes.length < 10 || String.fromCharCode(...bytes.subarray(0, 3)) !== "ID3") return 0;
+  return 10 + (((bytes[6]! & 0x7f) << 21) | ((bytes[7]! & 0x7f) << 14) |
+    ((bytes[8]! & 0x7f) << 7) | (bytes[9]! & 0x7f));
+}
 
 /** Tell the container from a file's first bytes, or `null` when unknown. */
 export function sniffContainer(bytes: Uint8Array): AudioContainer | null {
   const tag = String.fromCharCode(...bytes.subarray(0, 4));
   if (tag === "RIFF") return "wav";
   if (tag === "fLaC") return "flac";
-  // FLAC files may start with an ID3v2 tag: skip it and look again.
-  if (tag.startsWith("ID3") && bytes.length > 10) {
-    const size = ((bytes[6]! & 0x7f) << 21) | ((bytes[7]! & 0x7f) << 14) |
-      ((bytes[8]! & 0x7f) << 7) | (bytes[9]! & 0x7f);
-    const rest = bytes.subarray(10 + size, 14 + size);
-    if (String.fromCharCode(...rest) === "fLaC") return "flac";
+  if (tag === "OggS") {
+    // The first page carries the codec's identification header.
+    const head = String.fromCharCode(...bytes.subarray(28, 35));
+    return head === "\x01vorbis" ? "ogg-vorbis" : null;
+  }
+  // An ID3v2 tag may precede FLAC or MP3 data: look past it.
+  const skip = id3Size(bytes);
+  const rest = bytes.subarray(skip);
+  if (skip > 0 && String.fromCharCode(...rest.subarray(0, 4)) === "fLaC") return "flac";
+  // An MPEG audio frame header: 11 sync bits, layer III (MP3).
+  if (
+    rest.length > 4 && rest[0] === 0xff && (rest[1]! & 0xe0) === 0xe0 && (rest[1]! & 0x06) === 0x02
+  ) {
+    return "mp3";
   }
   return null;
+}
+
+/** Mix a decoder's channels to mono, rescaling by `scale`. */
+function mixDown(channelData: Float32Array[], samples: number, scale: number): Float32Array {
+  const out = new Float32Array(samples);
+  const k = scale / channelData.length;
+  for (const ch of channelData) {
+    for (let i = 0; i < samples; i++) out[i]! += ch[i]! * k;
+  }
+  return out;
+}
+
+async function decodeLossy(
+  bytes: Uint8Array,
+  path: string,
+  kind: "mp3" | "ogg-vorbis",
+): Promise<Audio> {
+  const label = kind === "mp3" ? "MP3" : "Ogg Vorbis";
+  const fail = (problem: string): never => {
+    throw new DataError(`Cannot read ${label} file`, path, problem);
+  };
+  const decoder = kind === "mp3" ? new MPEGDecoder() : new OggVorbisDecoder();
+  try {
+    await decoder.ready;
+    const result = decoder instanceof MPEGDecoder
+      ? decoder.decode(bytes)
+      : await decoder.decodeFile(bytes);
+    if (result.errors.length > 0) fail(`corrupt stream (${String(result.errors[0]!.message)})`);
+    if (result.samplesDecoded === 0 || result.channelData.length === 0) {
+      fail("the stream holds no samples");
+    }
+    return {
+      samples: mixDown(result.channelData, result.samplesDecoded, 1),
+      sampleRate: result.sampleRate,
+    };
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    return fail(`corrupt stream (${e instanceof Error ? e.message : String(e)})`);
+  } finally {
+    decoder.free();
+  }
 }
 
 async function decodeFlac(bytes: Uint8Array, path: string): Promise<Audio> {
@@ -50,16 +109,12 @@ async function decodeFlac(bytes: Uint8Array, path: string): Promise<Audio> {
     // The decoder scales integers by 1 / (2^(bits-1) - 1); rescale to
     // 1 / 2^(bits-1) so FLAC and WAV of the same samples decode alike.
     const full = 2 ** ((bitDepth || 16) - 1);
-    const scale = (full - 1) / full / channelData.length;
+    const scale = (full - 1) / full;
     if (result.errors.length > 0) {
       fail(`corrupt stream (${String(result.errors[0]!.message)})`);
     }
     if (samplesDecoded === 0 || channelData.length === 0) fail("the stream holds no samples");
-    const out = new Float32Array(samplesDecoded);
-    for (const ch of channelData) {
-      for (let i = 0; i < samplesDecoded; i++) out[i]! += ch[i]! * scale;
-    }
-    return { samples: out, sampleRate };
+    return { samples: mixDown(channelData, samplesDecoded, scale), sampleRate };
   } catch (e) {
     if (e instanceof DataError) throw e;
     return fail(`corrupt stream (${e instanceof Error ? e.message : String(e)})`);
@@ -69,7 +124,7 @@ async function decodeFlac(bytes: Uint8Array, path: string): Promise<Audio> {
 }
 
 /**
- * Decode WAV or FLAC bytes to mono samples, and check they are usable:
+ * Decode WAV, FLAC, MP3 or Ogg Vorbis bytes to mono samples, and check they are usable:
  * non-empty and free of NaN or infinite values.
  *
  * @throws {DataError} naming the file and the problem.
@@ -91,6 +146,7 @@ export async function decodeAudio(
   let audio: Audio;
   if (kind === "wav") audio = decodeWav(bytes, { path });
   else if (kind === "flac") audio = await decodeFlac(bytes, path);
+  else if (kind === "mp3" || kind === "ogg-vorbis") audio = await decodeLossy(bytes, path, kind);
   else {
     const head = Array.from(
       bytes.subarray(0, 4),
@@ -99,7 +155,7 @@ export async function decodeAudio(
     throw new DataError(
       "Cannot read audio file",
       path,
-      `unrecognised format: expected 'RIFF' (WAV) or 'fLaC' header, found '${head}'`,
+      `unrecognised format: expected WAV, FLAC, MP3 or Ogg Vorbis, found a file starting '${head}'`,
     );
   }
   const s = audio.samples;
@@ -116,7 +172,7 @@ export async function decodeAudio(
 }
 
 /**
- * Read and decode an audio file (WAV or FLAC) to mono samples.
+ * Read and decode an audio file (WAV, FLAC, MP3, Ogg Vorbis) to mono samples.
  *
  * @throws {DataError} when the file is missing, unreadable or undecodable.
  * @example

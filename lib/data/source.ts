@@ -54,7 +54,7 @@ export interface SourceOptions {
   conditionOnly?: readonly string[];
 }
 
-const AUDIO_EXT = /\.(wav|flac)$/i;
+const AUDIO_EXT = /\.(wav|flac|mp3|ogg)$/i;
 
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
@@ -274,7 +274,7 @@ export function parseSpeakerInfo(text: string): Map<string, { gender: string; ac
 }
 
 /**
- * Scan a folder-per-speaker corpus: `<root>/<speaker>/*.wav|flac`, or the
+ * Scan a folder-per-speaker corpus: `<root>/<speaker>/*.wav|flac|mp3|ogg`, or the
  * same under `<root>/wav48_silence_trimmed/`, `<root>/wav48/` or
  * `<root>/wav/` when present (VCTK). Attributes: `speaker` (the folder name),
  * and `gender` and `accent` from the speaker-info table when there is one
