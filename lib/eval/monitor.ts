@@ -559,8 +559,8 @@ export async function diagnosticsSection(dir: string): Promise<string> {
     ] as const
   ) {
     if (await exists(`${pics}/${file}`)) {
-      text += `Conversions ${caption}: input, output for each target, reconstruction.\n\n` +
-        `![conversions ${caption}](${DIAGNOSTICS_FILES.pictures}/${file})\n\n`;
+      text += `\nConversions ${caption}: input, output for each target, reconstruction.\n\n` +
+        `![conversions ${caption}](${DIAGNOSTICS_FILES.pictures}/${file})\n`;
     }
   }
   return text;

@@ -332,3 +332,48 @@ export function createDiagnosticsMonitor(
   );
   return new DiagnosticsMonitor(p, { ...options, release: () => built.dispose() });
 }
+
+/** What {@linkcode startTrainingDiagnostics} returns: safe to call even when diagnostics are off. */
+export interface TrainingDiagnostics {
+  /** The monitor, or null when diagnostics are off (see the logged reason). */
+  readonly monitor: DiagnosticsMonitor | null;
+  /** The loop hook (0-based iteration index, as the loop passes it). */
+  onStepEnd(info: { iteration: number }): void;
+  /** Free the probe. */
+  dispose(): void;
+}
+
+/**
+ * Start diagnostics for a training run, never failing it: when the data has
+ * no usable attribute (or `every` is 0) diagnostics are off and one line
+ * says why. The trainer's dataset, generator and discriminator are used.
+ *
+ * @example In `trainExperiment`
+ * ```ts ignore
+ * const diagnostics = startTrainingDiagnostics(trainer, { dir: runDir, every: 20, log });
+ * // hooks: { onStepEnd: (info) => diagnostics.onStepEnd(info) }, and finally diagnostics.dispose()
+ * ```
+ */
+export function startTrainingDiagnostics(
+  trainer: {
+    dataset: SpectrogramDataset;
+    generator: GeneratorLike;
+    discriminator?: DiscriminatorLike;
+  },
+  options: CreateDiagnosticsMonitorOptions = {},
+): TrainingDiagnostics {
+  let monitor: DiagnosticsMonitor | null = null;
+  if ((options.every ?? 50) > 0) {
+    try {
+      monitor = createDiagnosticsMonitor(trainer.dataset, trainer, options);
+    } catch (e) {
+      if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
+      options.log?.(`diagnostics: off: ${e.message}`);
+    }
+  }
+  return {
+    monitor,
+    onStepEnd: (info) => void monitor?.onStepEnd(info),
+    dispose: () => monitor?.dispose(),
+  };
+}

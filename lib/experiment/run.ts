@@ -25,6 +25,7 @@ import { PairSampler, type PairSamplerState, toTensors } from "../data/batches.t
 import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
 import { plotSpectrogramGrid } from "../eval/plots.ts";
+import { startTrainingDiagnostics } from "../eval/probe.ts";
 import { constantSchedule, linearDecay, stepDecay } from "../schedule/learning_rate.ts";
 import type { Schedule } from "../schedule/schedule.ts";
 import { createOptimizer, type Optimizer, type OptimizerState } from "../train/optimizers.ts";
@@ -555,6 +556,11 @@ export async function trainExperiment(
     const samples = sampleArrays(trainer);
     const every = exp.trainer.sampleEvery;
     let lastSample = -1;
+    const diagnostics = startTrainingDiagnostics(trainer, {
+      dir: runDir,
+      every,
+      log: (l) => progress ? progress.message(l) : log(l),
+    });
     let loop: LoopResult;
     try {
       loop = await runLoop(trainer, {
@@ -570,6 +576,7 @@ export async function trainExperiment(
         ...(options.signal ? { signal: options.signal } : {}),
         hooks: {
           onStepEnd: async ({ iteration }) => {
+            diagnostics.onStepEnd({ iteration });
             if (every > 0 && (iteration + 1) % every === 0) {
               await writeSamples(runDir, trainer, samples, iteration + 1);
               lastSample = iteration + 1;
@@ -586,6 +593,7 @@ export async function trainExperiment(
       });
     } finally {
       metrics.close();
+      diagnostics.dispose();
     }
     if (loop.reason !== "non-finite" && lastSample !== loop.iteration && every > 0) {
       await writeSamples(runDir, trainer, samples, loop.iteration);

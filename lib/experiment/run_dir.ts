@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { plotLossCurves } from "../eval/plots.ts";
+import { diagnosticsSection } from "../eval/monitor.ts";
 import { describeDiscriminator, describeGenerator } from "../model/mod.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { diff, formatDiff } from "./diff.ts";
@@ -202,7 +203,7 @@ export async function writeReport(dir: string): Promise<string> {
     discriminator,
     metrics,
     images: await reportImages(dir),
-  });
+  }) + await diagnosticsSection(dir);
   const path = join(dir, RUN_FILES.report);
   await Deno.writeTextFile(path, text);
   return path;
