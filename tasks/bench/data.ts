@@ -61,7 +61,7 @@ export const suite: BenchSuite = {
           peakMiB: rss(),
           note: `${p.seconds.toFixed(2)} s wall, ${cpuSeconds.toFixed(2)} s CPU (${
             Math.round(ds.seconds / cpuSeconds)
-          }x realtime per CPU second, load-independent); target >= 100x on 2 cores`,
+          }x realtime per CPU second, which depends less on machine load); target >= 100x on 2 cores`,
         });
         last = ds;
       }
