@@ -115,7 +115,11 @@ export class PairSampler {
   #epoch = 0;
   #position = 0;
   #order: number[] = [];
-  #partners: number[][] | null = null;
+  // For `differentAttribute`: item indices sorted by group, and each item's
+  // group range [start, end) in that order.
+  #byGroup: number[] | null = null;
+  #groupStart: number[] = [];
+  #groupEnd: number[] = [];
 
   /** Create a sampler; the first epoch's order is drawn here. */
   constructor(dataset: SpectrogramDataset, options: PairSamplerOptions = {}) {
@@ -145,9 +149,24 @@ export class PairSampler {
     const attr = options.differentAttribute;
     if (attr !== undefined) {
       const key = (i: number) => JSON.stringify(dataset.items[i]!.values[attr] ?? null);
-      this.#partners = dataset.items.map((_, i) =>
-        dataset.items.map((_, j) => j).filter((j) => key(j) !== key(i))
-      );
+      const keys = dataset.items.map((_, i) => key(i));
+      const order = [...keys.keys()].sort((
+        a,
+        b,
+      ) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
+      this.#byGroup = order;
+      this.#groupStart = new Array(order.length).fill(0);
+      this.#groupEnd = new Array(order.length).fill(0);
+      let start = 0;
+      for (let p = 1; p <= order.length; p++) {
+        if (p === order.length || keys[order[p]!] !== keys[order[start]!]) {
+          for (let q = start; q < p; q++) {
+            this.#groupStart[order[q]!] = start;
+            this.#groupEnd[order[q]!] = p;
+          }
+          start = p;
+        }
+      }
     }
     this.#newEpochOrder();
   }
@@ -163,8 +182,15 @@ export class PairSampler {
   }
 
   #drawB(a: number): number {
-    const partners = this.#partners?.[a];
-    if (partners && partners.length > 0) return partners[this.#rng.int(partners.length)]!;
+    if (this.#byGroup) {
+      // Uniform over the items outside A's group, without listing them.
+      const start = this.#groupStart[a]!, len = this.#groupEnd[a]! - start;
+      const others = this.dataset.size - len;
+      if (others > 0) {
+        const r = this.#rng.int(others);
+        return this.#byGroup[r < start ? r : r + len]!;
+      }
+    }
     const b = this.#rng.int(this.dataset.size - 1);
     return b >= a ? b + 1 : b;
   }

@@ -120,6 +120,29 @@ export class SpectrogramCache {
     }
   }
 
+  /** Read only an entry's header (sizes and duration); `null` when missing or invalid. */
+  readHeader(key: string): { bins: number; frames: number; seconds: number } | null {
+    let file: Deno.FsFile;
+    try {
+      file = Deno.openSync(this.pathOf(key));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return null;
+      throw e;
+    }
+    try {
+      const head = new Uint8Array(16);
+      if (file.readSync(head) !== 16 || new TextDecoder().decode(head.subarray(0, 4)) !== "VXS1") {
+        return null;
+      }
+      const view = new DataView(head.buffer);
+      const bins = view.getUint32(4, true), frames = view.getUint32(8, true);
+      if (file.statSync().size !== 16 + 4 * bins * frames) return null;
+      return { bins, frames, seconds: view.getFloat32(12, true) };
+    } finally {
+      file.close();
+    }
+  }
+
   /** Write an entry atomically. */
   async write(key: string, spec: CachedSpectrogram): Promise<void> {
     await writeFileAtomic(this.pathOf(key), encodeCached(spec));

@@ -27,6 +27,9 @@ import {
   toSpectrogram,
 } from "./spectrogram.ts";
 
+/** Bytes of spectrograms kept in memory by default (2 GiB). */
+const MEMORY_BUDGET = 2 * 2 ** 30;
+
 /** One preprocessed utterance. */
 export interface DatasetItem {
   /** The audio file. */
@@ -138,8 +141,10 @@ export interface LoadDatasetOptions extends SpeakerFolderOptions {
    */
   progress?: boolean;
   /**
-   * Keep spectrograms in memory; when false, each access reads the cache file.
-   * @default {true}
+   * Keep spectrograms in memory; when false, each access reads the cache
+   * file. By default they are kept while they total at most 2 GiB (VCTK's
+   * 44 hours take about 20 GiB), and read from the cache beyond that.
+   * @default {undefined (automatic)}
    */
   keepInMemory?: boolean;
   /**
@@ -225,8 +230,9 @@ async function cachedEntry(
     return null; // prepareFile reports it
   }
   const key = await contentKey(bytes);
-  const hit = cache.read(key);
-  return hit && hit.bins === features.bins ? { spectrogram: hit, key, cached: true } : null;
+  const head = cache.readHeader(key);
+  if (!head || head.bins !== features.bins) return null;
+  return { spectrogram: { ...head, data: new Float32Array(0) }, key, cached: true };
 }
 
 interface WorkerReply {
@@ -375,7 +381,11 @@ export async function loadDataset(
     ? `${userCacheDir()}/spectrograms`
     : options.cacheDir;
   const cache = cacheRoot === null ? null : await SpectrogramCache.open(cacheRoot, features);
-  const keep = options.keepInMemory ?? true;
+  // Spectrograms stay in memory unless asked otherwise or past the budget
+  // (only possible with a cache to read them back from).
+  let keep = cache === null || options.keepInMemory !== false;
+  const budget = cache !== null && options.keepInMemory === undefined ? MEMORY_BUDGET : Infinity;
+  let keptBytes = 0;
   const skipped: SkippedInput[] = [...src.skipped];
   const items: DatasetItem[] = [];
   const bar = new Progress(`prepare ${src.name}`, src.entries.length, {
@@ -412,8 +422,15 @@ export async function loadDataset(
   const start = performance.now();
   const results: (PreparedFile | null)[] = new Array(src.entries.length).fill(null);
   const onResult = (i: number, r: PreparedFile | SkippedInput) => {
-    if ("spectrogram" in r) results[i] = r;
-    else {
+    if ("spectrogram" in r) {
+      results[i] = r;
+      keptBytes += 4 * r.spectrogram.bins * r.spectrogram.frames;
+      if (keep && keptBytes > budget) {
+        // Past the budget: drop what is held; items will read the cache.
+        keep = false;
+        for (const x of results) if (x && x.key !== null) x.spectrogram.data = new Float32Array(0);
+      } else if (!keep && r.key !== null) r.spectrogram.data = new Float32Array(0);
+    } else {
       if (options.strict) throw new DataError("Cannot use audio file", r.path, r.problem);
       skipped.push(r);
     }
