@@ -15,3 +15,4 @@ export * from "./compare.ts";
 export * from "./convert.ts";
 export * from "./probe.ts";
 export * from "./sweep.ts";
+export * from "./load_run.ts";

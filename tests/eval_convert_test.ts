@@ -1,0 +1,199 @@
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
+import { initBackend } from "../mod.ts";
+import { readAudioFile } from "../lib/data/decode.ts";
+import { LabelSchema } from "../lib/data/labels.ts";
+import { magnitudeSpectrogram, resolveFeatures } from "../lib/data/spectrogram.ts";
+import { spectralConvergence } from "../lib/data/griffin_lim.ts";
+import { writeWavFile } from "../lib/data/wav.ts";
+import {
+  ConvertError,
+  convertFiles,
+  listAudioInputs,
+  parseTarget,
+  targetLabels,
+} from "../lib/eval/convert.ts";
+import { loadRunGenerator } from "../lib/eval/load_run.ts";
+import { main as convertMain } from "../tasks/convert.ts";
+import { applyOverrides } from "../lib/experiment/overrides.ts";
+import { trainExperiment } from "../lib/experiment/run.ts";
+import ablation from "../experiments/9ada9179.ts";
+
+await initBackend({ backend: "cpu", quiet: true });
+
+/** A harmonic "voice": f0 with 5 harmonics and a slow vibrato. */
+function voice(f0: number, seconds: number, rate: number): Float32Array {
+  const out = new Float32Array(Math.round(seconds * rate));
+  let phase = 0;
+  for (let t = 0; t < out.length; t++) {
+    phase += 2 * Math.PI * f0 * (1 + 0.02 * Math.sin(2 * Math.PI * 4 * t / rate)) / rate;
+    let v = 0;
+    for (let h = 1; h <= 5; h++) v += Math.sin(h * phase) / h;
+    out[t] = 0.2 * v;
+  }
+  return out;
+}
+
+const SCHEMA = new LabelSchema([
+  { name: "speaker", values: ["s1", "s2", "s3"] },
+  { name: "gender", values: ["f", "m"] },
+]);
+
+Deno.test("parseTarget names the unknown attribute or value and lists the valid ones", () => {
+  deepEqual(parseTarget("speaker=s2", SCHEMA), { speaker: "s2" });
+  deepEqual(parseTarget(" speaker=s1 , gender=m ", SCHEMA), { speaker: "s1", gender: "m" });
+  throws(
+    () => parseTarget("speaker=zz", SCHEMA),
+    /^ConvertError: Cannot use target 'speaker=zz': unknown speaker 'zz'; valid values: s1, s2, s3$/,
+  );
+  throws(
+    () => parseTarget("voice=a", SCHEMA),
+    /unknown attribute 'voice'; valid attributes: speaker, gender/,
+  );
+  throws(() => parseTarget("s1", SCHEMA), /expected attribute=value/);
+  throws(() => parseTarget("", SCHEMA), ConvertError);
+});
+
+Deno.test("targetLabels fills unspecified attributes from the target speaker's data", () => {
+  const item = (speaker: string, gender: string) => ({ values: { speaker, gender } });
+  const data = {
+    items: [item("s1", "f"), item("s2", "m")],
+    schema: SCHEMA,
+  } as unknown as Parameters<
+    typeof targetLabels
+  >[1];
+  deepEqual([...targetLabels({ speaker: "s2" }, data)], [0, 1, 0, 0, 1]);
+  // s3 has no utterances: only the speaker is known, gender stays unknown (zeros).
+  deepEqual([...targetLabels({ speaker: "s3" }, data)], [0, 0, 1, 0, 0]);
+  // An explicit attribute wins over the data's.
+  deepEqual([...targetLabels({ speaker: "s1", gender: "m" }, data)], [1, 0, 0, 0, 1]);
+});
+
+Deno.test("convertFiles: an identity generator gives back audio with the input's spectrogram", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 22.05 kHz input: resampled to the 16 kHz features.
+    await writeWavFile(`${dir}/in.wav`, { samples: voice(150, 0.8, 22050), sampleRate: 22050 });
+    const features = resolveFeatures({ bins: 64, segmentFrames: 32 });
+    const result = await convertFiles((x) => x, {
+      inputs: [`${dir}/in.wav`],
+      labels: new Float32Array([1, 0]),
+      outDir: `${dir}/out`,
+    }, { features, width: 32, iterations: 40, progress: false, suffix: "_id" });
+    deepEqual(result.written, [`${dir}/out/in_id.wav`]);
+    const out = await readAudioFile(`${dir}/out/in_id.wav`);
+    equal(out.sampleRate, 16000);
+    equal(out.samples.length, Math.round(0.8 * 16000));
+    // Spectral convergence against the 16 kHz source's magnitudes: small for the
+    // converted copy, large for another voice.
+    const target = magnitudeSpectrogram(voice(150, 0.8, 16000), features);
+    const same = spectralConvergence(target, out.samples, features);
+    const other = spectralConvergence(target, voice(190, 0.8, 16000), features);
+    ok(same < 0.2, `spectral convergence ${same}`); // measured 0.144 (40 Griffin-Lim iterations)
+    ok(other > 2 * same, `another voice: ${other} vs ${same}`); // measured 0.452
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("listAudioInputs: a file, a folder searched recursively, clear errors", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/a/b`, { recursive: true });
+    for (const p of ["a/2.wav", "a/b/1.FLAC", "a/notes.txt", "0.wav"]) {
+      await Deno.writeTextFile(`${dir}/${p}`, "x");
+    }
+    deepEqual(await listAudioInputs(`${dir}/0.wav`), [`${dir}/0.wav`]);
+    deepEqual(await listAudioInputs(`${dir}/a/`), [`${dir}/a/2.wav`, `${dir}/a/b/1.FLAC`]);
+    await rejects(listAudioInputs(`${dir}/missing`), /no such file or folder/);
+    await Deno.mkdir(`${dir}/empty`);
+    await rejects(listAudioInputs(`${dir}/empty`), /no \.wav or \.flac files/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task convert: a tiny trained run converts a folder; bad targets and runs are one-line errors", async () => {
+  const dir = await Deno.makeTempDir();
+  const errors: string[] = [], logs: string[] = [];
+  const origError = console.error, origLog = console.log;
+  try {
+    // A 3-speaker manifest corpus.
+    const rows = ["path,speaker,gender"];
+    const speakers = [["s1", "f", 220], ["s2", "m", 110], ["s3", "f", 170]] as const;
+    for (let i = 0; i < 6; i++) {
+      const [spk, gender, f0] = speakers[i % 3]!;
+      await writeWavFile(`${dir}/${spk}_${i}.wav`, {
+        samples: voice(f0, 0.5, 16000),
+        sampleRate: 16000,
+      });
+      rows.push(`${spk}_${i}.wav,${spk},${gender}`);
+    }
+    await Deno.writeTextFile(`${dir}/manifest.csv`, rows.join("\n") + "\n");
+    const exp = applyOverrides(ablation, [
+      `data.dataset=${dir}/manifest.csv`,
+      "data.features.bins=16",
+      "data.features.segmentFrames=16",
+      "model.generator.widths=[2, 4, 4]",
+      "model.generator.resBlocks=1",
+      "model.discriminator.widths=[2, 4, 4, 4]",
+      "model.discriminator.featureLayer=3",
+      "trainer.sampleEvery=0",
+    ]);
+    const trained = await trainExperiment(exp, {
+      root: `${dir}/runs`,
+      maxSteps: 1,
+      progress: false,
+      log: () => {},
+    });
+    const run = await loadRunGenerator(trained.runDir, { progress: false });
+    equal(run.iteration, 1);
+    deepEqual(run.generator.config.widths, [2, 4, 4]);
+    run.generator.dispose();
+
+    await Deno.mkdir(`${dir}/inputs`);
+    await writeWavFile(`${dir}/inputs/a.wav`, {
+      samples: voice(200, 0.6, 16000),
+      sampleRate: 16000,
+    });
+    await writeWavFile(`${dir}/inputs/b.wav`, { samples: voice(120, 0.3, 8000), sampleRate: 8000 });
+    await Deno.writeTextFile(`${dir}/inputs/broken.wav`, "not a wav");
+    console.error = (m: string) => errors.push(m);
+    console.log = (m: string) => logs.push(m);
+    const code = await convertMain([
+      `${dir}/runs/9ada9179`, // the experiment folder: its latest run
+      "--input",
+      `${dir}/inputs`,
+      "--target",
+      "speaker=s2",
+      "--out",
+      `${dir}/out`,
+      "--iterations",
+      "4",
+      "--backend",
+      "cpu",
+    ]);
+    equal(code, 0, errors.join("\n"));
+    match(logs.join("\n"), /wrote 2 file\(s\)/);
+    match(errors.join("\n"), /skipped '.*broken\.wav'/);
+    const a = await readAudioFile(`${dir}/out/a_to_s2.wav`);
+    equal(a.samples.length, Math.round(0.6 * 16000));
+    ok(a.samples.every(Number.isFinite) && a.samples.some((v) => v !== 0));
+    equal((await readAudioFile(`${dir}/out/b_to_s2.wav`)).samples.length, Math.round(0.3 * 16000));
+
+    errors.length = 0;
+    const bad = ["--input", `${dir}/inputs/a.wav`, "--backend", "cpu", "--target"];
+    equal(await convertMain([trained.runDir, ...bad, "speaker=zz"]), 1);
+    equal(
+      errors.at(-1),
+      "convert: Cannot use target 'speaker=zz': unknown speaker 'zz'; valid values: s1, s2, s3",
+    );
+    equal(await convertMain([`${dir}/nowhere`, ...bad, "speaker=s1"]), 1);
+    equal(errors.at(-1), `convert: Cannot load run '${dir}/nowhere': no such file or directory`);
+    equal(await convertMain(["--help"]), 0);
+    match(logs.join("\n"), /--target <spec>/);
+  } finally {
+    console.error = origError;
+    console.log = origLog;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
