@@ -4,6 +4,7 @@ import {
   DEFAULT_FEATURES,
   denormalize,
   griffinLim,
+  initBackend,
   magnitudeSpectrogram,
   normalizeMagnitudes,
   randomCrop,
@@ -12,8 +13,11 @@ import {
   resolveFeatures,
   Rng,
   spectralConvergence,
+  spectrogramsToTensor,
   stft,
   stitch,
+  tensorToSpectrograms,
+  tf,
   toSpectrogram,
   toWaveform,
   windows,
@@ -137,4 +141,18 @@ Deno.test("Griffin-Lim: on a synthesized utterance, spectral convergence < 0.08 
   const rms = (x: Float32Array) => Math.sqrt(x.reduce((s, v) => s + v * v, 0) / x.length);
   ok(Math.abs(20 * Math.log10(rms(wave) / rms(audio.samples))) < 1, "level within 1 dB");
   throws(() => griffinLim(target, DEFAULT_FEATURES, { iterations: -1 }), RangeError);
+});
+
+Deno.test("tensors: windows of an utterance through a [n, bins, frames, 1] tensor and back", async () => {
+  await initBackend({ backend: "cpu", quiet: true });
+  const spec = toSpectrogram(sine(700, 40000, 0.5), resolveFeatures({ bins: 32 }));
+  const w = windows(spec, 64);
+  const before = tf.memory().numTensors;
+  const x = spectrogramsToTensor(w.windows);
+  equal(x.shape.join(), `${w.windows.length},32,64,1`);
+  const back = stitch(tensorToSpectrograms(x), w.starts, w.frames);
+  x.dispose();
+  equal(tf.memory().numTensors, before);
+  back.data.forEach((v, i) => ok(Math.abs(v - spec.data[i]!) < 1e-6));
+  throws(() => spectrogramsToTensor([]), RangeError);
 });

@@ -23,6 +23,7 @@ export * from "./spectrogram.ts";
 export * from "./fft.ts";
 export * from "./griffin_lim.ts";
 export * from "./segments.ts";
+export * from "./tensors.ts";
 export * from "./labels.ts";
 export * from "./source.ts";
 export * from "./cache.ts";
