@@ -299,9 +299,9 @@ export class LabelSchema {
   }
 
   /**
-   * Decode output labels (or classifier scores): per classified attribute,
-   * the value with the largest entry, or `null` when all are <= 0 (-1 is unknown).
-   * For logits, pass them through a sigmoid minus 0.5 or compare them yourself.
+   * Decode output labels: per classified attribute, the value with the
+   * largest entry, or `null` when no entry is above 0 (all -1 = unknown).
+   * Classifier logits decode the same way: a positive logit means p > 0.5.
    */
   decodeOutput(vec: ArrayLike<number>): Record<string, string | null> {
     if (vec.length !== this.nOut) {
