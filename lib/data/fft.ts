@@ -96,9 +96,23 @@ export interface ComplexStft {
   frames: number;
 }
 
+const windows = new Map<number, Float64Array>();
+
+function cachedHann(n: number): Float64Array {
+  let w = windows.get(n);
+  if (!w) {
+    w = hannWindow(n);
+    windows.set(n, w);
+  }
+  return w;
+}
+
 /**
  * Centered STFT (frame `t` covers samples `t*hop - frame/2 ...`, zero-padded),
  * keeping bins `0 .. frame/2 - 1` (Nyquist dropped).
+ *
+ * Two real frames go through one complex FFT (one as the real part, one as
+ * the imaginary part) and are separated by conjugate symmetry.
  */
 export function stft(
   signal: ArrayLike<number>,
@@ -107,21 +121,31 @@ export function stft(
   frames: number,
 ): ComplexStft {
   const bins = frame / 2;
-  const w = hannWindow(frame);
+  const w = cachedHann(frame);
   const re = new Float64Array(bins * frames), im = new Float64Array(bins * frames);
   const fr = new Float64Array(frame), fi = new Float64Array(frame);
   const n = signal.length;
-  for (let t = 0; t < frames; t++) {
+  const load = (t: number, out: Float64Array) => {
     const start = t * hop - frame / 2;
     for (let i = 0; i < frame; i++) {
       const j = start + i;
-      fr[i] = j >= 0 && j < n ? signal[j]! * w[i]! : 0;
-      fi[i] = 0;
+      out[i] = t < frames && j >= 0 && j < n ? signal[j]! * w[i]! : 0;
     }
+  };
+  for (let t = 0; t < frames; t += 2) {
+    load(t, fr);
+    load(t + 1, fi);
     fft(fr, fi);
+    // Z = X + iY with x, y real: X[k] = (Z[k] + conj Z[N-k]) / 2, Y[k] = (Z[k] - conj Z[N-k]) / 2i.
     for (let k = 0; k < bins; k++) {
-      re[k * frames + t] = fr[k]!;
-      im[k * frames + t] = fi[k]!;
+      const m = k === 0 ? 0 : frame - k;
+      const zr = fr[k]!, zi = fi[k]!, cr = fr[m]!, ci = -fi[m]!;
+      re[k * frames + t] = (zr + cr) / 2;
+      im[k * frames + t] = (zi + ci) / 2;
+      if (t + 1 < frames) {
+        re[k * frames + t + 1] = (zi - ci) / 2;
+        im[k * frames + t + 1] = -(zr - cr) / 2;
+      }
     }
   }
   return { re, im, bins, frames };
@@ -131,33 +155,44 @@ export function stft(
  * Inverse of {@linkcode stft} by weighted overlap-add (least-squares estimate
  * of the signal whose STFT is closest to the given one). The Nyquist bin,
  * dropped by `stft`, is taken as zero.
+ *
+ * Two frames share one inverse FFT: with both spectra Hermitian, the inverse
+ * of `X + iY` has `x` as its real part and `y` as its imaginary part.
  */
 export function istft(spec: ComplexStft, hop: number, length: number): Float64Array {
   const { bins, frames } = spec;
   const frame = bins * 2;
-  const w = hannWindow(frame);
+  const w = cachedHann(frame);
   const out = new Float64Array(length), norm = new Float64Array(length);
   const fr = new Float64Array(frame), fi = new Float64Array(frame);
-  for (let t = 0; t < frames; t++) {
-    for (let k = 0; k < bins; k++) {
-      fr[k] = spec.re[k * frames + t]!;
-      fi[k] = spec.im[k * frames + t]!;
-    }
-    fr[bins] = 0;
-    fi[bins] = 0;
-    for (let k = 1; k < bins; k++) {
-      fr[frame - k] = fr[k]!;
-      fi[frame - k] = -fi[k]!;
-    }
-    fi[0] = 0;
-    fft(fr, fi, true);
+  const add = (t: number, values: Float64Array) => {
     const start = t * hop - frame / 2;
     for (let i = 0; i < frame; i++) {
       const j = start + i;
       if (j < 0 || j >= length) continue;
-      out[j] = out[j]! + fr[i]! * w[i]!;
+      out[j] = out[j]! + values[i]! * w[i]!;
       norm[j] = norm[j]! + w[i]! * w[i]!;
     }
+  };
+  for (let t = 0; t < frames; t += 2) {
+    const two = t + 1 < frames;
+    // Full Hermitian spectra X (frame t) and Y (frame t+1); Z = X + iY.
+    for (let k = 0; k <= bins; k++) {
+      const xr = k < bins ? spec.re[k * frames + t]! : 0;
+      const xi = k < bins && k > 0 ? spec.im[k * frames + t]! : 0;
+      const yr = two && k < bins ? spec.re[k * frames + t + 1]! : 0;
+      const yi = two && k < bins && k > 0 ? spec.im[k * frames + t + 1]! : 0;
+      // Z[k] = X[k] + i Y[k]; Z[N-k] = conj X[k] + i conj Y[k].
+      fr[k] = xr - yi;
+      fi[k] = xi + yr;
+      if (k > 0 && k < bins) {
+        fr[frame - k] = xr + yi;
+        fi[frame - k] = -xi + yr;
+      }
+    }
+    fft(fr, fi, true);
+    add(t, fr);
+    if (two) add(t + 1, fi);
   }
   for (let j = 0; j < length; j++) if (norm[j]! > 1e-8) out[j] = out[j]! / norm[j]!;
   return out;
