@@ -262,8 +262,10 @@ Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
     bar.update({ iteration: i, epoch: 1, terms: { x: i } });
   }
   bar.done();
-  // Printed at once for the first iteration, then at most once a second, and the final state.
-  equal(out.length, 3);
-  match(out[0]!, /it 1\/100 .* 2\.50 it\/s/);
+  // The starting state at once, the first iteration, then at most once a second, and the final state.
+  equal(out.length, 4);
+  match(out[0]!, /^epoch 1\/1 .* it 0\/100 \| 0\.00 it\/s \| ETA \?\n$/);
+  match(out[1]!, /it 1\/100 .* 2\.50 it\/s/);
+  match(out[2]!, /it 4\/100 /);
   match(out.at(-1)!, /it 5\/100 \| x 5\.000 \| 2\.50 it\/s \| ETA 38s/);
 });

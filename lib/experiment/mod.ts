@@ -12,3 +12,7 @@ export * from "./diff.ts";
 export * from "./overrides.ts";
 export * from "./serialize.ts";
 export * from "./load.ts";
+export * from "./mermaid.ts";
+export * from "./record.ts";
+export * from "./run_dir.ts";
+export * from "./run.ts";

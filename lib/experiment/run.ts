@@ -34,7 +34,7 @@ import { criticTerms, generatorTerms } from "../train/terms.ts";
 import { type CheckpointContents, readCheckpoint, type SavedTensor } from "../train/checkpoint.ts";
 import { type LoopPosition, type LoopResult, runLoop, type StepReport } from "../train/loop.ts";
 import { MetricsWriter, truncateMetrics } from "../train/metrics.ts";
-import { ProgressBar, type ProgressOptions } from "../train/progress.ts";
+import { ProgressBar, type ProgressBarOptions } from "../train/progress.ts";
 import type { RunInfo } from "./record.ts";
 import {
   checkResume,
@@ -398,7 +398,7 @@ export interface TrainOptions {
    * Progress display options, or `false` for none.
    * @default {{}}
    */
-  progress?: Partial<ProgressOptions> | false;
+  progress?: Partial<ProgressBarOptions> | false;
   /**
    * Stop with a checkpoint on SIGINT and SIGTERM.
    * @default {false}

@@ -214,7 +214,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     await hooks.onCheckpoint?.(checkpointPath, iteration, seconds);
   };
 
-  options.progress?.start(start);
+  options.progress?.start(start, Math.floor(start / task.itersPerEpoch) + 1);
   try {
     while (true) {
       if (iteration >= total) {

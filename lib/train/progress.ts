@@ -20,7 +20,7 @@ export interface ProgressState {
 }
 
 /** Options for {@linkcode ProgressBar}. */
-export interface ProgressOptions {
+export interface ProgressBarOptions {
   /** Total iterations of the run (the budget); used for the bar and the ETA. */
   totalIterations: number;
   /** Total epochs of the run. */
@@ -115,15 +115,16 @@ export function formatProgress(
  * ```
  */
 export class ProgressBar {
-  #options: Required<ProgressOptions>;
+  #options: Required<ProgressBarOptions>;
   #start: number | null = null;
   #startIteration = 0;
   #lastPrint = -Infinity;
   #last: ProgressState | null = null;
   #printedSinceLast = true;
+  #updates = 0;
 
   /** Create a display; nothing is written until the first {@linkcode ProgressBar.update}. */
-  constructor(options: ProgressOptions) {
+  constructor(options: ProgressBarOptions) {
     this.#options = {
       write: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
       inPlace: Deno.stderr.isTerminal(),
@@ -133,10 +134,17 @@ export class ProgressBar {
     };
   }
 
-  /** Mark where timing starts (the iteration count before the first update). */
-  start(iteration: number): void {
+  /**
+   * Mark where timing starts (the iteration count before the first update)
+   * and show that state at once, so that a slow first iteration is not a
+   * silent one.
+   */
+  start(iteration: number, epoch = 1): void {
     this.#start = this.#options.now();
     this.#startIteration = iteration;
+    const line = formatProgress({ iteration, epoch, terms: {} }, { ...this.#options, rate: 0 });
+    this.#options.write(this.#options.inPlace ? `\r\x1b[2K${line}` : `${line}\n`);
+    this.#lastPrint = this.#options.now();
   }
 
   /** Iterations per second since {@linkcode ProgressBar.start}. */
@@ -149,14 +157,15 @@ export class ProgressBar {
 
   /** Show the state after an iteration. */
   update(state: ProgressState): void {
-    if (this.#start === null) this.start(state.iteration - 1);
+    if (this.#start === null) this.start(state.iteration - 1, state.epoch);
     this.#last = state;
+    this.#updates++;
     const now = this.#options.now();
     const line = formatProgress(state, { ...this.#options, rate: this.rate });
     if (this.#options.inPlace) {
       this.#options.write(`\r\x1b[2K${line}`);
       this.#printedSinceLast = true;
-    } else if (now - this.#lastPrint >= this.#options.intervalMs) {
+    } else if (this.#updates === 1 || now - this.#lastPrint >= this.#options.intervalMs) {
       this.#options.write(`${line}\n`);
       this.#lastPrint = now;
       this.#printedSinceLast = true;
