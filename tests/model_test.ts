@@ -287,8 +287,9 @@ Deno.test("discriminator: outputs, features at conv4, cls head equals a valid co
         0.2,
       );
     }
-    const k = tf.tensor4d(w["cls/conv/kernel"]!, [1, 1, 64, 10]);
-    return tf.add(tf.conv2d(h, k, 1, "valid"), tf.tensor1d(w["cls/conv/bias"]!));
+    // Stored [nOut, h·w·C]: as a conv kernel [h, w, C, nOut] it is the transpose.
+    const k = tf.transpose(tf.tensor4d(w["cls/kernel"]!, [10, 1, 1, 64]), [1, 2, 3, 0]);
+    return tf.add(tf.conv2d(h, k as tf.Tensor4D, 1, "valid"), tf.tensor1d(w["cls/bias"]!));
   });
   ok(maxAbsDiff(cls.dataSync(), out.cls.dataSync()) < 1e-5);
   tf.dispose([out.adv, out.cls, out.features, score, cls]);

@@ -14,9 +14,13 @@
  * - scale γ starts at 1, shift β at 0; running mean at 0, running variance at 1.
  *
  * The training-mode gradient is the closed form
- * `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))`, which costs five
- * full-size ops instead of the dozen autodiff would record (tfjs's `Mean`
- * gradient alone materialises a full tensor of ones). It is not itself
+ * `dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))`, which costs a handful
+ * of full-size ops instead of the dozen autodiff would record (tfjs's `Mean`
+ * gradient alone materialises a full tensor of ones). Channel means are a
+ * full-window average pooling (then a mean over the batch of `[B, 1, 1, C]`):
+ * tfjs's Mean/Sum reduce the outer axes of an NHWC tensor by transposing it
+ * first, ~5× slower on wasm, and a `[1, N] × [N, C]` product repacks its
+ * right operand on every call (~25× slower). It is not itself
  * differentiable, so a BatchNorm layer cannot sit inside a gradient penalty;
  * the discriminator has none.
  *
@@ -153,6 +157,18 @@ export class BatchNorm {
   }
 }
 
+/**
+ * Per-channel mean of NHWC `x` over `[B, H, W]`, as `[C]`: a full-window
+ * average pooling, then the mean of the `[B, 1, 1, C]` result over the batch.
+ */
+export function channelMean(x: tf.Tensor4D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const [, h, w, c] = x.shape;
+    const pooled = tf.avgPool(x, [h, w], [h, w], "valid"); // [B, 1, 1, C]
+    return tf.reshape(tf.mean(pooled, 0), [c]) as tf.Tensor1D;
+  });
+}
+
 /** Options of {@linkcode batchNormTrain}. */
 export interface BatchNormTrainOptions {
   /**
@@ -204,28 +220,31 @@ export function batchNormTrain(
   }
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
-    const { mean, variance } = tf.moments(xi, [0, 1, 2]);
+    const mean = channelMean(xi); // [C]
+    const centered = tf.sub(xi, mean); // [B, H, W, C]
+    const variance = channelMean(tf.square(centered) as tf.Tensor4D); // [C], biased
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
-    const xhat = tf.mul(tf.sub(xi, mean), invStd);
-    const affine = tf.add(tf.mul(xhat, g), b);
+    const affine = tf.add(tf.mul(centered, tf.mul(g, invStd)), b);
     const value = relu ? tf.relu(affine) : affine;
-    save(relu ? [xhat, invStd, g, value] : [xhat, invStd, g]);
+    save(relu ? [centered, invStd, g, value] : [centered, invStd, g]);
     if (stats) {
-      stats.mean = tf.keep(mean) as tf.Tensor1D;
-      stats.variance = tf.keep(variance) as tf.Tensor1D;
+      stats.mean = tf.keep(mean);
+      stats.variance = tf.keep(variance);
     }
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sx, sInv, sg, sy] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor4D?];
-        const dz = sy ? tf.mul(dy, tf.step(sy)) : dy;
-        const n = sx.shape[0] * sx.shape[1] * sx.shape[2];
-        const dBeta = tf.sum(dz, [0, 1, 2]);
-        const dGamma = tf.sum(tf.mul(dz, sx), [0, 1, 2]);
+        const [sc, sInv, sg, sy] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor4D?];
+        const m = sc.shape[0] * sc.shape[1] * sc.shape[2];
+        const dz = (sy ? tf.mul(dy, tf.step(sy)) : dy) as tf.Tensor4D;
+        const dBeta = tf.mul(channelMean(dz), m);
+        // Σ dz·x̂ = invStd · Σ dz·(x − mean)
+        const dGamma = tf.mul(tf.mul(channelMean(tf.mul(dz, sc) as tf.Tensor4D), m), sInv);
+        // dx = a·dz + (x − mean)·b + c, a = γ/σ, b = −a·dγ/(σ·N), c = −a·dβ/N
         const a = tf.mul(sg, sInv);
-        const bCoef = tf.mul(a, tf.div(dGamma, -n));
-        const cCoef = tf.mul(a, tf.div(dBeta, -n));
-        const dx = tf.add(tf.add(tf.mul(dz, a), tf.mul(sx, bCoef)), cCoef);
+        const bCoef = tf.mul(tf.mul(a, sInv), tf.div(dGamma, -m));
+        const cCoef = tf.mul(a, tf.div(dBeta, -m));
+        const dx = tf.add(tf.add(tf.mul(dz, a), tf.mul(sc, bCoef)), cCoef);
         return [dx, dGamma, dBeta];
       },
     };

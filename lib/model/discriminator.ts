@@ -236,13 +236,16 @@ export class Discriminator {
     );
     this.#advBias = this.params.add("adv/conv/bias", [1], new Float32Array(1));
     const flat = shape[0] * shape[1] * ch;
-    // Stored as the conv kernel [h, w, C, nOut]; applied as a matmul on the flattened map.
+    // The k8×8 conv, stored output-first as [nOut, h·w·C] and applied as
+    // Wᵀ·flatᵀ: wasm's matMul repacks its right operand whenever that tensor is
+    // new, which for a 48M-weight right operand costs ~0.5 s after every update;
+    // as the left operand the weights are read as they are.
     this.#clsKernel = this.params.add(
-      "cls/conv/kernel",
-      [shape[0], shape[1], ch, c.nOut],
+      "cls/kernel",
+      [c.nOut, flat],
       lecunNormal(rng, flat * c.nOut, flat),
     );
-    this.#clsBias = this.params.add("cls/conv/bias", [c.nOut], new Float32Array(c.nOut));
+    this.#clsBias = this.params.add("cls/bias", [c.nOut], new Float32Array(c.nOut));
   }
 
   /** Trainable variables by name. */
@@ -285,8 +288,8 @@ export class Discriminator {
       const b = x.shape[0];
       const [h, w, ch] = this.#final;
       const flat = tf.reshape(last, [b, h * w * ch]);
-      const kernel = tf.reshape(this.#clsKernel, [h * w * ch, this.config.nOut]);
-      const cls = tf.add(tf.matMul(flat, kernel), this.#clsBias) as tf.Tensor2D;
+      const clsT = tf.matMul(this.#clsKernel as tf.Tensor2D, flat, false, true); // [nOut, B]
+      const cls = tf.add(tf.transpose(clsT), this.#clsBias) as tf.Tensor2D;
       return { adv: this.#adv(last), cls, features };
     });
   }

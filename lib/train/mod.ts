@@ -10,3 +10,5 @@ export * from "./terms.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
 export * from "./metrics.ts";
+export * from "./progress.ts";
+export * from "./lean_grads.ts";

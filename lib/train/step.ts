@@ -30,6 +30,7 @@ import { Rng } from "../random.ts";
 import type { Discriminator, DiscriminatorOutput } from "../model/discriminator.ts";
 import type { Generator } from "../model/generator.ts";
 import type { Schedule } from "../schedule/schedule.ts";
+import { leanVariableGrads } from "./lean_grads.ts";
 import type { Optimizer } from "./optimizers.ts";
 
 /** One training batch: two real samples sets with their labels. */
@@ -309,7 +310,7 @@ function termGradients<C>(
   const names = new Map<string, string>();
   for (const [name, v] of Object.entries(variables)) names.set(v.name, name);
   const kept: tf.Tensor[] = [];
-  const { value, grads } = tf.variableGrads(() => {
+  const { value, grads } = leanVariableGrads(() => {
     let total: tf.Scalar | null = null;
     for (const { term, weight } of active) {
       const v = term.fn(context);
