@@ -76,8 +76,8 @@ Deno.test("independent classifier scores a converting generator high and the ide
       return tf.clipByValue(tf.mul(env, loud), 0, 1) as tf.Tensor4D;
     };
     const options = { classifier: (y: tf.Tensor4D) => clf.predict(y), targetClasses: [0, 1, 2] };
-    const converted = conversionAccuracy(convert, source.x, targets, options);
-    const identity = conversionAccuracy((x) => x, source.x, targets, options);
+    const converted = conversionAccuracy(convert, { x: source.x, targets }, options);
+    const identity = conversionAccuracy((x) => x, { x: source.x, targets }, options);
     ok(converted >= 0.9, `converted accuracy ${converted}`);
     // The identity keeps each source's speaker: right only when source = target, 1/3.
     ok(Math.abs(identity - 1 / 3) < 0.12, `identity accuracy ${identity}`);

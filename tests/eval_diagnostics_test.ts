@@ -53,24 +53,24 @@ Deno.test("labelSensitivity and identityDistance on constructed generators", () 
     const x = twoLevels();
     const targets = tf.eye(3) as tf.Tensor2D; // labels 0, 1, 2
     // Identity: no label effect, no change.
-    equal(labelSensitivity((xx) => xx, x, targets), 0);
-    equal(identityDistance((xx) => xx, x, targets), 0);
+    equal(labelSensitivity((xx) => xx, { x, targets }), 0);
+    equal(identityDistance((xx) => xx, { x, targets }), 0);
     // Shift by 0.1·k: pairs (0,1) (0,2) (1,2) differ by 0.1, 0.2, 0.1 -> mean 0.4/3; / spread 0.5.
     const g = shiftByLabel(0.1);
-    close(labelSensitivity(g, x, targets), 0.4 / 3 / 0.5, 1e-6, "shift sensitivity");
-    close(labelSensitivity(g, x, targets, { spread: 1 }), 0.4 / 3, 1e-6, "raw sensitivity");
+    close(labelSensitivity(g, { x, targets }), 0.4 / 3 / 0.5, 1e-6, "shift sensitivity");
+    close(labelSensitivity(g, { x, targets }, { spread: 1 }), 0.4 / 3, 1e-6, "raw sensitivity");
     // |G(x, c_k) − x| = 0.1·k -> mean over k = 0.1.
-    close(identityDistance(g, x, targets), 0.1, 1e-6, "shift identity distance");
+    close(identityDistance(g, { x, targets }), 0.1, 1e-6, "shift identity distance");
     // A constant generator ignores labels but is far from the input.
     const constant: GeneratorFn = (xx) => tf.fill(xx.shape, 0.5) as tf.Tensor4D;
-    equal(labelSensitivity(constant, x, targets), 0);
-    close(identityDistance(constant, x, targets), 0.25, 1e-7, "constant identity distance");
+    equal(labelSensitivity(constant, { x, targets }), 0);
+    close(identityDistance(constant, { x, targets }), 0.25, 1e-7, "constant identity distance");
     // Shape errors are refused with a message naming both shapes.
     throws(
-      () => labelSensitivity((xx) => tf.slice(xx, 0, 1) as tf.Tensor4D, x, targets),
+      () => labelSensitivity((xx) => tf.slice(xx, 0, 1) as tf.Tensor4D, { x, targets }),
       /maps \[2, 8, 8, 1\] to \[1, 8, 8, 1\]/,
     );
-    throws(() => labelSensitivity(g, x, tf.eye(1) as tf.Tensor2D), RangeError);
+    throws(() => labelSensitivity(g, { x, targets: tf.eye(1) as tf.Tensor2D }), RangeError);
   });
 });
 
@@ -78,8 +78,8 @@ Deno.test("diagnostics leave no tensors behind", () => {
   const x = twoLevels();
   const targets = tf.eye(3) as tf.Tensor2D;
   const before = tf.memory().numTensors;
-  labelSensitivity(shiftByLabel(0.1), x, targets);
-  identityDistance(shiftByLabel(0.1), x, targets);
+  labelSensitivity(shiftByLabel(0.1), { x, targets });
+  identityDistance(shiftByLabel(0.1), { x, targets });
   dataSpread(x);
   equal(tf.memory().numTensors, before);
   tf.dispose([x, targets]);
@@ -93,11 +93,16 @@ Deno.test("conversionAccuracy counts converted outputs classified as their targe
     const classify = (y: tf.Tensor4D) =>
       tf.oneHot(tf.cast(tf.round(tf.div(tf.mean(y, [1, 2, 3]), 0.1)), "int32"), 3) as tf.Tensor2D;
     const options = { classifier: classify, targetClasses: [0, 1, 2] };
-    equal(conversionAccuracy(shiftByLabel(0.1), x, targets, options), 1);
+    equal(conversionAccuracy(shiftByLabel(0.1), { x, targets }, options), 1);
     // The identity lands every output in class 0: right only for target 0.
-    close(conversionAccuracy((xx) => xx, x, targets, options), 1 / 3, 1e-9, "identity accuracy");
+    close(
+      conversionAccuracy((xx) => xx, { x, targets }, options),
+      1 / 3,
+      1e-9,
+      "identity accuracy",
+    );
     throws(
-      () => conversionAccuracy((xx) => xx, x, targets, { ...options, targetClasses: [0] }),
+      () => conversionAccuracy((xx) => xx, { x, targets }, { ...options, targetClasses: [0] }),
       RangeError,
     );
   });
@@ -116,8 +121,8 @@ function watch(g: GeneratorFn): { warnings: (string | null)[]; detector: Collaps
       const spread = dataSpread(x);
       warnings.push(detector.update({
         iteration: (i + 1) * 100,
-        labelSensitivity: labelSensitivity(g, x, targets, { spread }),
-        identityDistance: identityDistance(g, x, targets),
+        labelSensitivity: labelSensitivity(g, { x, targets }, { spread }),
+        identityDistance: identityDistance(g, { x, targets }),
         spread,
       }));
     }

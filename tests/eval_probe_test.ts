@@ -126,8 +126,7 @@ Deno.test("convertUtterance stitches windows of any length and applies the gener
     const before = tf.memory().numTensors;
     const out = convertUtterance(
       (x, c) => tf.add(x, tf.mul(0.1, tf.reshape(tf.argMax(c, 1), [-1, 1, 1, 1]))) as tf.Tensor4D,
-      spec,
-      labels,
+      { spectrogram: spec, labels },
       { width: WIDTH, batchSize: 2 },
     );
     equal(tf.memory().numTensors, before);

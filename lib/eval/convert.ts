@@ -48,8 +48,8 @@ export interface ConvertUtteranceOptions {
  * works on `[B, bins, width, 1]` windows.
  *
  * @param generator the generator in inference mode
- * @param spec the [0, 1] spectrogram `[bins x frames]`, any number of frames
- * @param labels the target's input labels `[nIn]`
+ * @param utterance the [0, 1] spectrogram `[bins x frames]` (any number of frames) and the
+ *   target's input labels `[nIn]`
  *
  * @example The identity generator gives the utterance back
  * ```ts
@@ -57,16 +57,18 @@ export interface ConvertUtteranceOptions {
  * import { convertUtterance } from "./convert.ts";
  * await initBackend({ backend: "cpu", quiet: true });
  * const spec = { data: Float32Array.from({ length: 4 * 50 }, (_, i) => (i % 9) / 9), bins: 4, frames: 50 };
- * const out = convertUtterance((x) => x, spec, new Float32Array([1, 0]), { width: 16 });
+ * const out = convertUtterance((x) => x, { spectrogram: spec, labels: new Float32Array([1, 0]) }, {
+ *   width: 16,
+ * });
  * console.assert(out.frames === 50 && out.data.every((v, i) => Math.abs(v - spec.data[i]!) < 1e-6));
  * ```
  */
 export function convertUtterance(
   generator: GeneratorFn,
-  spec: Spectrogram,
-  labels: Float32Array,
+  utterance: { spectrogram: Spectrogram; labels: Float32Array },
   options: ConvertUtteranceOptions = {},
 ): Spectrogram {
+  const { spectrogram: spec, labels } = utterance;
   const width = options.width ?? 256;
   const batchSize = options.batchSize ?? 4;
   if (!Number.isInteger(batchSize) || batchSize < 1) {
@@ -258,7 +260,11 @@ export async function convertFiles(
       continue;
     }
     const spec = toSpectrogram(audio.samples, features);
-    const converted = convertUtterance(generator, spec, job.labels, options);
+    const converted = convertUtterance(
+      generator,
+      { spectrogram: spec, labels: job.labels },
+      options,
+    );
     const wave = toWaveform(converted, features, {
       iterations: options.iterations ?? 60,
       length: audio.samples.length,

@@ -30,6 +30,14 @@ import { tf } from "../deps.ts";
  */
 export type GeneratorFn = (x: tf.Tensor4D, c: tf.Tensor2D) => tf.Tensor4D;
 
+/** A held-out batch and the targets it is converted to. */
+export interface ProbeBatch {
+  /** Held-out spectrograms `[B, H, W, 1]`. */
+  x: tf.Tensor4D;
+  /** One input-label vector per target, `[K, nIn]`. */
+  targets: tf.Tensor2D;
+}
+
 /**
  * A classifier as the diagnostics see it: spectrograms `[B, H, W, 1]` in,
  * one score per class `[B, nClasses]` out (logits or probabilities; only the
@@ -134,8 +142,7 @@ export interface LabelSensitivityOptions {
  * changes the output as much as real utterances differ from each other.
  *
  * @param generator the generator under test
- * @param x held-out spectrograms `[B, H, W, 1]`
- * @param targets one input-label vector per target, `[K, nIn]` with K ≥ 2
+ * @param batch held-out spectrograms `x` and one input-label vector per target (K ≥ 2)
  *
  * @example A generator that ignores its labels has sensitivity 0
  * ```ts
@@ -145,15 +152,15 @@ export interface LabelSensitivityOptions {
  * import { labelSensitivity } from "./diagnostics.ts";
  * const x = tf.randomUniform([2, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
  * const targets = tf.eye(3) as tf.Tensor2D;
- * console.assert(labelSensitivity((xx) => xx, x, targets) === 0);
+ * console.assert(labelSensitivity((xx) => xx, { x, targets }) === 0);
  * ```
  */
 export function labelSensitivity(
   generator: GeneratorFn,
-  x: tf.Tensor4D,
-  targets: tf.Tensor2D,
+  batch: ProbeBatch,
   options: LabelSensitivityOptions = {},
 ): number {
+  const { x, targets } = batch;
   checkBatch("measure label sensitivity", x, targets);
   const k = targets.shape[0];
   if (k < 2) {
@@ -195,14 +202,11 @@ export function labelSensitivity(
  * await initBackend({ backend: "cpu", quiet: true });
  * import { identityDistance } from "./diagnostics.ts";
  * const x = tf.randomUniform([2, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
- * console.assert(identityDistance((xx) => xx, x, tf.eye(2) as tf.Tensor2D) === 0);
+ * console.assert(identityDistance((xx) => xx, { x, targets: tf.eye(2) as tf.Tensor2D }) === 0);
  * ```
  */
-export function identityDistance(
-  generator: GeneratorFn,
-  x: tf.Tensor4D,
-  targets: tf.Tensor2D,
-): number {
+export function identityDistance(generator: GeneratorFn, batch: ProbeBatch): number {
+  const { x, targets } = batch;
   checkBatch("measure identity distance", x, targets);
   return tf.tidy(() => {
     let sum = 0;
@@ -221,8 +225,7 @@ export function identityDistance(
  * Formula: A = mean_{k, b} [argmax classifier(G(x_b, c_k)) = t_k]
  *
  * @param generator the generator under test
- * @param x held-out spectrograms `[B, H, W, 1]`
- * @param targets one input-label vector per target, `[K, nIn]`
+ * @param batch held-out spectrograms `x` and one input-label vector per target
  * @param options the classifier and each target's class index
  *
  * @example A generator that writes its target into the picture
@@ -237,7 +240,7 @@ export function identityDistance(
  *   tf.add(xx, tf.reshape(tf.cast(tf.argMax(c, 1), "float32"), [-1, 1, 1, 1])) as tf.Tensor4D;
  * const classify = (y: tf.Tensor4D) =>
  *   tf.oneHot(tf.cast(tf.round(tf.mean(y, [1, 2, 3])), "int32"), 3) as tf.Tensor2D;
- * const acc = conversionAccuracy(g, x, tf.eye(3) as tf.Tensor2D, {
+ * const acc = conversionAccuracy(g, { x, targets: tf.eye(3) as tf.Tensor2D }, {
  *   classifier: classify,
  *   targetClasses: [0, 1, 2],
  * });
@@ -246,10 +249,10 @@ export function identityDistance(
  */
 export function conversionAccuracy(
   generator: GeneratorFn,
-  x: tf.Tensor4D,
-  targets: tf.Tensor2D,
+  batch: ProbeBatch,
   options: ConversionAccuracyOptions,
 ): number {
+  const { x, targets } = batch;
   checkBatch("measure conversion accuracy", x, targets);
   const k = targets.shape[0];
   if (options.targetClasses.length !== k) {

@@ -165,8 +165,8 @@ function evaluateWith(
   const spread = dataSpread(probe.x);
   const record: Omit<DiagnosticsRecord, "collapsed" | "warning"> = {
     iteration,
-    labelSensitivity: labelSensitivity(probe.generator, probe.x, probe.targets, { spread }),
-    identityDistance: identityDistance(probe.generator, probe.x, probe.targets),
+    labelSensitivity: labelSensitivity(probe.generator, probe, { spread }),
+    identityDistance: identityDistance(probe.generator, probe),
     spread,
     accuracy: {},
     seconds: 0,
@@ -177,7 +177,7 @@ function evaluateWith(
         `Cannot evaluate classifier '${name}': the probe gives no target classes`,
       );
     }
-    record.accuracy[name] = conversionAccuracy(probe.generator, probe.x, probe.targets, {
+    record.accuracy[name] = conversionAccuracy(probe.generator, probe, {
       classifier,
       targetClasses: probe.targetClasses,
     });
@@ -186,9 +186,13 @@ function evaluateWith(
     const options = probe.mcdOptions ?? {};
     let converted = 0, source = 0;
     for (const pair of probe.parallel) {
-      const y = convertUtterance(probe.generator, pair.source, pair.target, {
-        width: probe.x.shape[2],
-      });
+      const y = convertUtterance(
+        probe.generator,
+        { spectrogram: pair.source, labels: pair.target },
+        {
+          width: probe.x.shape[2],
+        },
+      );
       converted += mcdOf(y, pair.reference, options);
       source += mcdOf(pair.source, pair.reference, options);
     }
@@ -317,7 +321,11 @@ export class DiagnosticsMonitor {
     const dir = this.#pictures!;
     Deno.mkdirSync(dir, { recursive: true });
     const p = this.probe;
-    const grid = plotConversionGrid(p.generator, p.x, { labels: p.targets, names: p.targetNames }, {
+    const grid = plotConversionGrid(p.generator, {
+      x: p.x,
+      targets: p.targets,
+      targetNames: p.targetNames,
+    }, {
       caption: `iteration ${record.iteration}: label sensitivity ${f3(record.labelSensitivity)}${
         record.collapsed ? " (COLLAPSED)" : ""
       }`,

@@ -419,15 +419,16 @@ export interface ConversionGridOptions extends SpectrogramGridOptions {
  * first target that is not the sample's own.
  *
  * @param generator the generator in inference mode
- * @param x held-out spectrograms `[B, H, W, 1]`
- * @param targets target input labels `[K, nIn]`, named by `targetNames`
+ * @param batch held-out spectrograms `x` `[B, H, W, 1]`, target input labels `[K, nIn]`
+ *   and their names
  */
 export function plotConversionGrid(
   generator: (x: tf.Tensor4D, c: tf.Tensor2D) => tf.Tensor4D,
-  x: tf.Tensor4D,
-  targets: { labels: tf.Tensor2D; names: readonly string[] },
+  batch: { x: tf.Tensor4D; targets: tf.Tensor2D; targetNames: readonly string[] },
   options: ConversionGridOptions = {},
 ): Canvas {
+  const { x } = batch;
+  const targets = { labels: batch.targets, names: batch.targetNames };
   const n = Math.min(options.samples ?? 2, x.shape[0]);
   const k = targets.labels.shape[0];
   const [, h, w] = x.shape;
