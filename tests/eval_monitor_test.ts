@@ -131,6 +131,24 @@ Deno.test("evaluateDiagnostics: MCD is 0 for a perfect converter and not for the
   tf.dispose([p.x, p.targets, p.sourceLabels!]);
 });
 
+Deno.test("monitor: the time trigger evaluates between the iteration multiples", () => {
+  let clock = 0;
+  const p = probe(shiftByLabel(0.1));
+  const monitor = new DiagnosticsMonitor(p, {
+    every: 100,
+    atStart: false,
+    everyMinutes: 2,
+    now: () => clock,
+  });
+  const at: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    clock += 50_000; // 50 s per iteration: the time trigger fires every 3rd iteration
+    if (monitor.onStepEnd({ iteration: i })) at.push(i + 1);
+  }
+  equal(at.join(), "3,6,9");
+  tf.dispose([p.x, p.targets, p.sourceLabels!]);
+});
+
 Deno.test("evaluateDiagnostics runs G once per target on the held-out batch", () => {
   let calls = 0;
   const p = probe((x, c) => {

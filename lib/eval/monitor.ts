@@ -208,7 +208,8 @@ function evaluateWith(
 /** Options for {@linkcode DiagnosticsMonitor}. */
 export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
   /**
-   * Evaluate every this many iterations (and at iteration 1 if `atStart`).
+   * Evaluate every this many iterations (and at iteration 1 if `atStart`, and
+   * when `everyMinutes` have passed).
    * @default {50}
    */
   every?: number;
@@ -217,6 +218,19 @@ export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
    * @default {true}
    */
   atStart?: boolean;
+  /**
+   * Also evaluate when this many minutes of wall time have passed since the
+   * last evaluation, so slow full-size runs are checked within minutes; 0
+   * turns the time trigger off. (Diagnostics run G in inference mode only, so
+   * when they run never changes what training computes.)
+   * @default {5}
+   */
+  everyMinutes?: number;
+  /**
+   * Clock in milliseconds, for tests.
+   * @default {performance.now}
+   */
+  now?: () => number;
   /**
    * Where to append `diagnostics.jsonl` lines; `null` keeps records in memory only.
    * @default {null}
@@ -262,6 +276,9 @@ export class DiagnosticsMonitor {
   readonly detector: CollapseDetector;
   readonly #every: number;
   readonly #atStart: boolean;
+  readonly #everyMs: number;
+  readonly #now: () => number;
+  #lastEval: number;
   readonly #path: string | null;
   readonly #pictures: string | null;
   readonly #log: ((line: string) => void) | undefined;
@@ -278,6 +295,14 @@ export class DiagnosticsMonitor {
       );
     }
     this.#atStart = options.atStart ?? true;
+    this.#everyMs = (options.everyMinutes ?? 5) * 60_000;
+    if (!(this.#everyMs >= 0)) {
+      throw new RangeError(
+        `Cannot create diagnostics monitor: everyMinutes must be >= 0, got ${options.everyMinutes}`,
+      );
+    }
+    this.#now = options.now ?? (() => performance.now());
+    this.#lastEval = this.#now();
     const dir = options.dir ?? null;
     this.#path = options.path ?? (dir ? `${dir}/${DIAGNOSTICS_FILES.records}` : null);
     this.#pictures = dir ? `${dir}/${DIAGNOSTICS_FILES.pictures}` : null;
@@ -292,13 +317,17 @@ export class DiagnosticsMonitor {
    */
   onStepEnd(info: { iteration: number }): DiagnosticsRecord | null {
     const done = info.iteration + 1;
-    if (done % this.#every === 0 || (this.#atStart && done === 1)) return this.evaluate(done);
+    const byTime = this.#everyMs > 0 && this.#now() - this.#lastEval >= this.#everyMs;
+    if (done % this.#every === 0 || (this.#atStart && done === 1) || byTime) {
+      return this.evaluate(done);
+    }
     return null;
   }
 
   /** Evaluate now, at `iteration` (1-based); records, writes and logs the result. */
   evaluate(iteration: number): DiagnosticsRecord {
     const base = evaluateDiagnostics(this.probe, iteration);
+    this.#lastEval = this.#now();
     const warning = this.detector.update({
       iteration,
       labelSensitivity: base.labelSensitivity,
