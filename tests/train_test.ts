@@ -1,0 +1,378 @@
+import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { initBackend, tf } from "../mod.ts";
+import { applyOverrides, diff } from "../lib/experiment/mod.ts";
+import { buildTrainer, loadExperimentData } from "../lib/experiment/run.ts";
+import { readCheckpoint } from "../lib/train/checkpoint.ts";
+import { runLoop } from "../lib/train/loop.ts";
+import { MetricsWriter, readMetrics } from "../lib/train/metrics.ts";
+import { main as trainMain, parseDuration } from "../tasks/train.ts";
+import base from "../experiments/47c97768.ts";
+import ablation from "../experiments/9ada9179.ts";
+import { TINY_SET, writeTinyCorpus } from "./tiny_corpus.ts";
+
+await initBackend({ backend: "cpu", quiet: true });
+const repo = new URL("../", import.meta.url);
+const manifest = await writeTinyCorpus();
+const corpusDir = manifest.slice(0, manifest.lastIndexOf("/"));
+
+async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
+  const log = console.log, error = console.error;
+  let out = "", err = "";
+  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
+  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
+  try {
+    return { value: await f(), out, err };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+const tinyArgs = (extra: string[]) => [
+  "--backend",
+  "cpu",
+  "--data",
+  manifest,
+  ...TINY_SET.flatMap((s) => ["--set", s]),
+  ...extra,
+];
+const train = (args: string[]) => captured(() => trainMain(tinyArgs(args)));
+const onlyRun = (root: string, id = "9ada9179") => {
+  const dirs = [...Deno.readDirSync(`${root}/${id}`)].map((e) => e.name);
+  equal(dirs.length, 1);
+  return `${root}/${id}/${dirs[0]}`;
+};
+
+/** The code block after `<!-- test: NAME -->` in the README. */
+async function readmeBlock(name: string): Promise<string> {
+  const text = await Deno.readTextFile(new URL("README.md", repo));
+  const m = text.match(new RegExp(`<!-- test: ${name} -->\\n\\n\`\`\`ts\\n([\\s\\S]*?)\`\`\``));
+  ok(m, `README has no '${name}' example`);
+  return m[1]!;
+}
+
+Deno.test("README: the ad-hoc script runs as written from outside the repository", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-adhoc-" });
+  try {
+    const code = (await readmeBlock("adhoc")).replace(
+      '"./mod.ts"',
+      JSON.stringify(new URL("mod.ts", repo).href),
+    );
+    await Deno.writeTextFile(`${dir}/adhoc.ts`, code);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--quiet", "adhoc.ts"],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    match(
+      new TextDecoder().decode(out.stdout),
+      /adversarial: -?[\d.e-]+,\s+classification: [\d.e-]+,\s+reconstruction: [\d.e-]+/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("README: the new-ablation example is a few lines and differs as it says", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-ablation-" });
+  try {
+    const code = (await readmeBlock("ablation"))
+      .replace(
+        '"../lib/experiment/mod.ts"',
+        JSON.stringify(new URL("lib/experiment/mod.ts", repo).href),
+      )
+      .replace('"./47c97768.ts"', JSON.stringify(new URL("experiments/47c97768.ts", repo).href));
+    ok(code.trim().split("\n").length <= 12);
+    await Deno.writeTextFile(`${dir}/nofm.ts`, code);
+    const exp = (await import(`file://${dir}/nofm.ts`)).default;
+    deepEqual(diff(base, exp), [
+      { path: "losses.generator.featureMatching", a: { weight: 10 }, b: undefined },
+      { path: "losses.generator.reconstruction.weight", a: 10, b: 20 },
+    ]);
+    equal(exp.meta.base, "47c97768");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loop: a NaN loss stops the run naming the term; the last good checkpoint is kept", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ckpt.vxck`;
+    const metrics = new MetricsWriter(`${dir}/metrics.jsonl`);
+    let weight = 0;
+    const result = await runLoop({
+      itersPerEpoch: 3,
+      epochs: 10,
+      step: ({ iteration }) => {
+        weight = iteration + 1;
+        return {
+          terms: { "D.adversarial": 1, "G.reconstruction": iteration === 4 ? NaN : 0.5 },
+          lr: {},
+        };
+      },
+      save: () => ({
+        state: {},
+        tensors: { w: { dtype: "float32", shape: [1], data: new Float32Array([weight]) } },
+      }),
+    }, { checkpointPath: path, checkpointMinutes: 0, metrics });
+    metrics.close();
+    equal(result.reason, "non-finite");
+    deepEqual(result.badTerm, { name: "G.reconstruction", value: NaN });
+    equal(result.iteration, 4);
+    equal(result.lastCheckpoint, 4);
+    const ckpt = await readCheckpoint(path);
+    equal(ckpt.state.iteration, 4);
+    equal(ckpt.tensors.w!.data[0], 4); // the state after iteration 4, not the corrupt 5th
+    deepEqual((await readMetrics(`${dir}/metrics.jsonl`)).map((r) => r.iteration), [1, 2, 3, 4]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loop: max-steps, max-time, abort and periodic checkpoints", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const task = (ms: number) => ({
+      itersPerEpoch: 2,
+      epochs: 1000,
+      step: async () => {
+        await new Promise((r) => setTimeout(r, ms));
+        return { terms: { x: 1 }, lr: {} };
+      },
+      save: () => ({ state: {}, tensors: {} }),
+    });
+    const saves: number[] = [];
+    const r1 = await runLoop(task(0), {
+      maxSteps: 5,
+      startIteration: 3,
+      checkpointPath: `${dir}/a.vxck`,
+      checkpointMinutes: 1e-9,
+      hooks: { onCheckpoint: (_p, it) => void saves.push(it) },
+    });
+    deepEqual([r1.reason, r1.iteration, r1.epoch], ["max-steps", 8, 4]);
+    deepEqual(saves, [4, 5, 6, 7, 8]);
+    const r2 = await runLoop(task(30), { maxSeconds: 0.1, checkpointPath: `${dir}/b.vxck` });
+    equal(r2.reason, "max-time");
+    ok(r2.iteration >= 2 && r2.iteration <= 6, `${r2.iteration}`);
+    equal((await readCheckpoint(`${dir}/b.vxck`)).state.iteration, r2.iteration);
+    const abort = new AbortController();
+    const r3 = await runLoop(task(1), {
+      checkpointPath: `${dir}/c.vxck`,
+      signal: abort.signal,
+      hooks: { onStepEnd: ({ iteration }) => void (iteration === 2 && abort.abort()) },
+    });
+    deepEqual([r3.reason, r3.iteration, r3.lastCheckpoint], ["signal", 3, 3]);
+    const r4 = await runLoop({ ...task(0), epochs: 2 }, {});
+    deepEqual([r4.reason, r4.iteration], ["completed", 4]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("train task: a NaN on resume stops with the term named and keeps the checkpoint", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    const before = await Deno.readFile(`${dir}/checkpoint.vxck`);
+    // A learning rate of 1e6 blows the weights up within the first update.
+    const r = await train([
+      "--resume",
+      dir,
+      "--force",
+      "--set",
+      "optimizers.discriminator.lr=1e6",
+      "--set",
+      "optimizers.generator.lr=1e6",
+    ]);
+    equal(r.value, 1);
+    match(
+      r.out,
+      /^Training stopped: loss term '[DG]\.\w+' is (NaN|-?Infinity) at iteration 3; the last good checkpoint \(iteration 2\) is kept in /m,
+    );
+    deepEqual(await Deno.readFile(`${dir}/checkpoint.vxck`), before);
+    const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    equal(info.status, "non-finite");
+    match(
+      await Deno.readTextFile(`${dir}/report.md`),
+      /stopped: a loss was not finite: Training stopped: loss term/,
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("train task: resuming with a changed config is refused with the diff unless --force", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "1"])).value, 0);
+    const dir = onlyRun(root);
+    const refused = await train(["--resume", dir, "--max-steps", "1", "--set", "trainer.seed=7"]);
+    equal(refused.value, 1);
+    match(refused.err, /^Cannot resume run '.*': the config differs from the run's \(use --force/);
+    match(refused.err, /^trainer\.seed: 0 -> 7$/m);
+    // Naming the base experiment differs by the identity term: refused as well.
+    const other = await train(["experiments/47c97768.ts", "--resume", dir, "--max-steps", "1"]);
+    equal(other.value, 1);
+    match(other.err, /^losses\.generator\.identity: \(absent\) -> \{"weight":5\}$/m);
+    const forced = await train([
+      "--resume",
+      dir,
+      "--max-steps",
+      "1",
+      "--set",
+      "trainer.seed=7",
+      "--force",
+    ]);
+    equal(forced.value, 0, forced.err);
+    match(forced.out, /resuming with a changed config \(--force\):\ntrainer\.seed: 0 -> 7/);
+    match(await Deno.readTextFile(`${dir}/config.yaml`), /^ {2}seed: 7$/m);
+    deepEqual((await readMetrics(`${dir}/metrics.jsonl`)).map((m) => m.iteration), [1, 2]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("train task: the learning rate in metrics.jsonl follows the schedule by epoch", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    const r = await train([
+      "experiments/9ada9179.ts",
+      "--out",
+      root,
+      "--max-steps",
+      "3",
+      "--set",
+      "trainer.itersPerEpoch=1",
+      "--set",
+      "optimizers.generator.schedule={kind: step, every: 2, factor: 0.5}",
+    ]);
+    equal(r.value, 0, r.err);
+    const m = await readMetrics(`${onlyRun(root)}/metrics.jsonl`);
+    deepEqual(m.map((x) => [x.epoch, x.lr.generator, x.lr.discriminator]), [
+      [1, 1e-5, 1e-5],
+      [2, 1e-5, 1e-5],
+      [3, 5e-6, 1e-5],
+    ]);
+    ok(
+      m.every((x) => x.seconds > 0 && x.elapsed >= x.seconds && !Number.isNaN(Date.parse(x.time))),
+    );
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("train task: --help lists every flag; bad input is one line without a stack trace", async () => {
+  const help = await captured(() => trainMain(["--help"]));
+  equal(help.value, 0);
+  for (
+    const flag of [
+      "--set",
+      "--data",
+      "--backend",
+      "--threads",
+      "--max-steps",
+      "--max-time",
+      "--resume",
+      "--force",
+      "--out",
+      "--help",
+    ]
+  ) match(help.out, new RegExp(`^  ${flag} `, "m"));
+  const cases: [string[], RegExp][] = [
+    [
+      ["experiments/9ada9179.ts", "--set", "trainer.batchsize=4"],
+      /^Cannot set 'trainer.batchsize': unknown key; the nearest valid key is 'trainer.batchSize'\n$/,
+    ],
+    [["experiments/9ada9179.ts", "--max-time", "soon"], /^Invalid --max-time 'soon'/],
+    [["experiments/9ada9179.ts", "--max-steps", "0"], /^Invalid --max-steps '0'/],
+    [["experiments/9ada9179.ts", "--backend", "gpu"], /^Invalid --backend 'gpu'/],
+    [["experiments/nope.ts"], /^Cannot load experiment 'experiments\/nope.ts': file not found\n$/],
+    [["--resume", "/nonexistent/run"], /^Cannot read run '\/nonexistent\/run': no config.yaml/],
+    [
+      ["experiments/9ada9179.ts", "--backend", "cpu", "--data", "/nonexistent/data.csv"],
+      /^Cannot (load dataset|read manifest)/,
+    ],
+  ];
+  for (const [args, expected] of cases) {
+    const r = await captured(() => trainMain(args));
+    equal(r.value, 1, args.join(" "));
+    match(r.err.replace(/^voxlab: backend .*\n/, ""), expected);
+    ok(!/\n\s+at /.test(r.err), `stack trace for ${args.join(" ")}: ${r.err}`);
+  }
+  equal(tf.getBackend(), "cpu");
+  equal(parseDuration("90"), 90);
+  equal(parseDuration("20m"), 1200);
+  equal(parseDuration("1.5h"), 5400);
+});
+
+Deno.test("Trainer: an iteration leaves tf.memory().numTensors unchanged", async () => {
+  const exp = applyOverrides(ablation, [...TINY_SET, `data.dataset=${manifest}`]);
+  const dataset = await loadExperimentData(exp, { cacheDir: null, progress: false });
+  const trainer = buildTrainer(exp, dataset);
+  try {
+    trainer.step({ iteration: 0, epoch: 0, iterInEpoch: 0 });
+    const before = tf.memory().numTensors;
+    for (let i = 1; i <= 3; i++) trainer.step({ iteration: i, epoch: 0, iterInEpoch: i });
+    equal(tf.memory().numTensors, before);
+    trainer.save();
+    equal(tf.memory().numTensors, before);
+  } finally {
+    trainer.dispose();
+  }
+});
+
+Deno.test("train task: SIGTERM stops after the iteration with a checkpoint and a report", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "tasks/train.ts",
+        "experiments/9ada9179.ts",
+        "--out",
+        root,
+        ...tinyArgs([]),
+      ],
+      cwd: new URL(".", repo).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = child.output();
+    // Wait until two iterations are logged, then ask it to stop.
+    const deadline = Date.now() + 40_000;
+    let lines = 0;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      try {
+        lines = (await readMetrics(`${onlyRun(root)}/metrics.jsonl`)).length;
+      } catch { /* not started yet */ }
+      if (lines >= 2) break;
+    }
+    ok(lines >= 2, "the run did not start");
+    child.kill("SIGTERM");
+    const out = await output;
+    const stdout = new TextDecoder().decode(out.stdout);
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const dir = onlyRun(root);
+    const m = stdout.match(/^Training interrupted at iteration (\d+); resume with --resume (.+)$/m);
+    ok(m, stdout);
+    equal(m[2], dir);
+    const iteration = Number(m[1]);
+    equal((await readCheckpoint(`${dir}/checkpoint.vxck`)).state.iteration, iteration);
+    equal((await readMetrics(`${dir}/metrics.jsonl`)).length, iteration);
+    equal(JSON.parse(await Deno.readTextFile(`${dir}/run.json`)).status, "signal");
+    match(await Deno.readTextFile(`${dir}/report.md`), /stopped by a signal/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "tiny corpus cleanup",
+  fn: async () => await Deno.remove(corpusDir, { recursive: true }),
+});
