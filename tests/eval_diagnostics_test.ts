@@ -14,8 +14,10 @@ import {
   melCepstrum,
   spectrogramMelCepstra,
   warpFrequency,
+  waveformMelCepstra,
 } from "../lib/eval/mcd.ts";
 import { Rng } from "../lib/random.ts";
+import { DEFAULT_FEATURES } from "../lib/data/spectrogram.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 
@@ -250,4 +252,33 @@ Deno.test("spectrogramMelCepstra maps [0,1] over the dB range to log amplitude",
   close(cs[2]![0]!, (-80 + 80 * 0.5) * s, 1e-3, "c0");
   close(cs[2]![1]!, 80 * 0.125 * s, 1e-3, "c1");
   throws(() => spectrogramMelCepstra(data, [h, 2]), RangeError);
+});
+
+/** Tones in sequence: each [frequency Hz, seconds], with short fades. */
+function melody(notes: [number, number][], rate = 16000): Float32Array {
+  const parts: number[] = [];
+  let phase = 0;
+  for (const [f, sec] of notes) {
+    const n = Math.round(sec * rate);
+    for (let i = 0; i < n; i++) {
+      phase += 2 * Math.PI * f / rate;
+      const fade = Math.min(1, i / 160, (n - i) / 160);
+      parts.push(
+        0.3 * fade * (Math.sin(phase) + 0.5 * Math.sin(2 * phase) + 0.25 * Math.sin(3 * phase)),
+      );
+    }
+  }
+  return Float32Array.from(parts);
+}
+
+Deno.test("MCD from waveforms: same -> 0, slower rendition -> small with DTW, other notes -> larger", () => {
+  const f = DEFAULT_FEATURES;
+  const a = waveformMelCepstra(melody([[220, 0.3], [330, 0.3], [262, 0.3]]), f);
+  const slow = waveformMelCepstra(melody([[220, 0.45], [330, 0.45], [262, 0.45]]), f);
+  const other = waveformMelCepstra(melody([[440, 0.3], [600, 0.3], [520, 0.3]]), f);
+  equal(mcd(a, a).mcd, 0);
+  const stretched = mcd(a, slow).mcd, unaligned = mcd(a, slow, { dtw: false }).mcd;
+  const different = mcd(a, other).mcd;
+  ok(stretched < 0.5 * unaligned, `DTW ${stretched} dB vs frame by frame ${unaligned} dB`);
+  ok(different > 3 * stretched, `other notes ${different} dB vs slower ${stretched} dB`);
 });

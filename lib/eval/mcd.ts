@@ -33,6 +33,8 @@
  * @module
  */
 
+import { type FeatureConfig, magnitudeSpectrogram } from "../data/spectrogram.ts";
+
 /** Options for {@linkcode melCepstrum}. */
 export interface MelCepstrumOptions {
   /**
@@ -334,4 +336,50 @@ export function mcd(
   }
   const end = n * m - 1;
   return { mcd: acc[end]! / len[end]!, pathLength: len[end]! };
+}
+
+/** Options for {@linkcode waveformMelCepstra}. */
+export interface WaveformMelCepstrumOptions extends MelCepstrumOptions {
+  /**
+   * Amplitude floor before the logarithm, relative to the loudest bin of the utterance.
+   * @default {1e-5}
+   */
+  floor?: number;
+}
+
+/**
+ * Mel-cepstra of every frame of a waveform: the magnitude STFT of lib/data
+ * (`magnitudeSpectrogram`: frame 2·bins, hop, Hann; Nyquist dropped), floored,
+ * natural log, then {@linkcode melCepstrum} per frame.
+ *
+ * @param samples the waveform at `features.sampleRate`
+ * @param features the STFT settings (`bins`, `hop`, `sampleRate`)
+ *
+ * @example A tone against itself
+ * ```ts
+ * import { DEFAULT_FEATURES } from "../data/spectrogram.ts";
+ * import { mcd, waveformMelCepstra } from "./mcd.ts";
+ * const tone = Float32Array.from({ length: 4000 }, (_, i) => Math.sin(i / 5));
+ * const c = waveformMelCepstra(tone, DEFAULT_FEATURES);
+ * console.assert(mcd(c, c).mcd === 0);
+ * ```
+ */
+export function waveformMelCepstra(
+  samples: Float32Array,
+  features: FeatureConfig,
+  options: WaveformMelCepstrumOptions = {},
+): Float64Array[] {
+  const mag = magnitudeSpectrogram(samples, features);
+  const { bins, frames, data } = mag;
+  let peak = 0;
+  for (const v of data) peak = Math.max(peak, v);
+  const floor = Math.max(peak * (options.floor ?? 1e-5), 1e-12);
+  const out: Float64Array[] = [];
+  const frame = new Float32Array(bins);
+  const { floor: _f, ...mcepOptions } = options;
+  for (let t = 0; t < frames; t++) {
+    for (let k = 0; k < bins; k++) frame[k] = Math.log(Math.max(data[k * frames + t]!, floor));
+    out.push(melCepstrum(frame, { nyquistBin: bins, ...mcepOptions }));
+  }
+  return out;
 }
