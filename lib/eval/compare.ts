@@ -17,6 +17,7 @@ import { collapseWarning, type DiagnosticsRecord, readDiagnostics } from "./moni
 
 /** A run could not be read; the message names the run and the problem. */
 export class CompareError extends Error {
+  /** The error class name. */
   override name = "CompareError";
 }
 

@@ -102,6 +102,7 @@ export function convertUtterance(
 
 /** A conversion could not be set up or run; the message is one line meant for the user. */
 export class ConvertError extends Error {
+  /** The error class name. */
   override name = "ConvertError";
 }
 

@@ -14,6 +14,7 @@ import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./comp
 
 /** A sweep could not be set up; the message is one line meant for the user. */
 export class SweepError extends Error {
+  /** The error class name. */
   override name = "SweepError";
 }
 
