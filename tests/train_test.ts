@@ -6,6 +6,7 @@ import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { runLoop } from "../lib/train/loop.ts";
 import { MetricsWriter, readMetrics } from "../lib/train/metrics.ts";
 import { main as trainMain, parseDuration } from "../tasks/train.ts";
+import { main as reportMain } from "../tasks/report.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
 import { TINY_SET, writeTinyCorpus } from "./tiny_corpus.ts";
@@ -231,6 +232,18 @@ Deno.test("train task: resuming with a changed config is refused with the diff u
     match(forced.out, /resuming with a changed config \(--force\):\ntrainer\.seed: 0 -> 7/);
     match(await Deno.readTextFile(`${dir}/config.yaml`), /^ {2}seed: 7$/m);
     deepEqual((await readMetrics(`${dir}/metrics.jsonl`)).map((m) => m.iteration), [1, 2]);
+    // Model sizes that do not fit the checkpoint: refused in one line, even with --force.
+    const misfit = await train([
+      "--resume",
+      dir,
+      "--max-steps",
+      "1",
+      "--force",
+      "--set",
+      "model.generator.widths=[2, 4, 8]",
+    ]);
+    equal(misfit.value, 1);
+    match(misfit.err, /^Cannot resume run '.*': the checkpoint does not fit this config: /m);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -260,6 +273,14 @@ Deno.test("train task: the learning rate in metrics.jsonl follows the schedule b
     ok(
       m.every((x) => x.seconds > 0 && x.elapsed >= x.seconds && !Number.isNaN(Date.parse(x.time))),
     );
+    // `deno task report` rewrites the record from the run directory.
+    const dir = onlyRun(root);
+    await Deno.remove(`${dir}/report.md`);
+    const report = await captured(() => reportMain([dir]));
+    equal(report.value, 0);
+    equal(report.out.trim(), `${dir}/report.md`);
+    match(await Deno.readTextFile(`${dir}/report.md`), /^---\ntitle: Experiment record 9ada9179\n/);
+    equal((await captured(() => reportMain(["/nonexistent"]))).value, 1);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -46,7 +46,7 @@ import {
   writeReport,
   writeRunInfo,
 } from "./run_dir.ts";
-import { configHash } from "./serialize.ts";
+import { configHash, experimentToYaml } from "./serialize.ts";
 import type { Experiment, OptimizerSpec } from "./types.ts";
 
 /** The learning-rate schedule of an optimizer spec, as a function of the epoch. */
@@ -496,12 +496,26 @@ export async function trainExperiment(
   try {
     let startIteration = 0, startElapsed = 0;
     if (checkpoint) {
-      trainer.load(checkpoint);
+      const saved = String(checkpoint.state.configHash ?? "");
+      if (saved !== configHash(exp) && !options.force) {
+        throw new RunDirError(
+          `Cannot resume run '${runDir}': its checkpoint was written with config ${saved}, ` +
+            `this config is ${configHash(exp)} (use --force to resume anyway)`,
+        );
+      }
+      try {
+        trainer.load(checkpoint);
+      } catch (e) {
+        throw new RunDirError(
+          `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
+            (e as Error).message
+          }`,
+        );
+      }
       startIteration = Number(checkpoint.state.iteration ?? 0);
       startElapsed = Number(checkpoint.state.elapsed ?? 0);
+      // A forced resume continues under the new config: record it.
       if (options.force) {
-        // A forced resume continues under the new config: record it.
-        const { experimentToYaml } = await import("./serialize.ts");
         await Deno.writeTextFile(join(runDir, RUN_FILES.config), experimentToYaml(exp));
       }
     }
