@@ -244,7 +244,7 @@ Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
   );
   match(
     line,
-    /^epoch 2\/11 .* it 10\/110 \| D\.adversarial -1\.250 G\.reconstruction 1\.23e-4 \| 2\.00 it\/s \| ETA 50s$/,
+    /^epoch 2\/11 .* it 10\/110 \| 2\.00 it\/s \| ETA 50s \| D\.adversarial -1\.250 G\.reconstruction 1\.23e-4$/,
   );
   let clock = 0;
   const out: string[] = [];
@@ -267,5 +267,26 @@ Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
   match(out[0]!, /^epoch 1\/1 .* it 0\/100 \| 0\.00 it\/s \| ETA \?\n$/);
   match(out[1]!, /it 1\/100 .* 2\.50 it\/s/);
   match(out[2]!, /it 4\/100 /);
-  match(out.at(-1)!, /it 5\/100 \| x 5\.000 \| 2\.50 it\/s \| ETA 38s/);
+  match(out.at(-1)!, /it 5\/100 \| 2\.50 it\/s \| ETA 38s \| x 5\.000\n$/);
+  // Redrawn in place, a long line is cut to the width, keeping speed and ETA.
+  const drawn: string[] = [];
+  const narrow = new ProgressBar({
+    totalIterations: 100,
+    totalEpochs: 1,
+    inPlace: true,
+    columns: 80,
+    now: () => 0,
+    write: (t) => drawn.push(t),
+  });
+  narrow.update({
+    iteration: 1,
+    epoch: 1,
+    terms: { "G.reconstruction": 1, "G.featureMatching": 2 },
+  });
+  equal(drawn.at(-1)!.slice(0, 2), "\r\u001b");
+  match(
+    drawn.at(-1)!,
+    /^\r.\[2K.* it 1\/100 \| 0\.00 it\/s \| ETA \? \| G\.reconstruction…$/,
+  );
+  equal([...drawn.at(-1)!.slice(5)].length, 79);
 });

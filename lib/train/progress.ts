@@ -36,6 +36,12 @@ export interface ProgressBarOptions {
    */
   inPlace?: boolean;
   /**
+   * Width a redrawn line is cut to, so that it never wraps (a wrapped line
+   * cannot be redrawn in place).
+   * @default {the terminal's width, else 160}
+   */
+  columns?: number;
+  /**
    * Minimum milliseconds between printed lines when not redrawing in place.
    * @default {10000}
    */
@@ -66,6 +72,14 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
 }
 
+function terminalColumns(): number {
+  try {
+    return Deno.consoleSize().columns;
+  } catch {
+    return 160;
+  }
+}
+
 /** A loss value in 4 significant digits, exponent form when tiny or huge. */
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -82,7 +96,7 @@ function formatValue(v: number): string {
  * const line = formatProgress({ iteration: 5, epoch: 1, terms: { "G.adversarial": -0.5 } }, {
  *   totalIterations: 10, totalEpochs: 2, rate: 0.5,
  * });
- * console.assert(line.includes("it 5/10") && line.includes("ETA 10s"));
+ * console.assert(line.includes("it 5/10 | 0.50 it/s | ETA 10s | G.adversarial -0.5000"));
  * ```
  */
 export function formatProgress(
@@ -97,8 +111,9 @@ export function formatProgress(
   const terms = Object.entries(state.terms).map(([k, v]) => `${k} ${formatValue(v)}`).join(" ");
   const eta = rate > 0 ? formatDuration((total - state.iteration) / rate) : "?";
   const speed = rate >= 1 || rate === 0 ? rate.toFixed(2) : rate.toPrecision(2);
+  // Speed and ETA come before the terms, so that cutting a long line keeps them.
   return `epoch ${state.epoch}/${info.totalEpochs} ${bar} it ${state.iteration}/${total}` +
-    (terms ? ` | ${terms}` : "") + ` | ${speed} it/s | ETA ${eta}`;
+    ` | ${speed} it/s | ETA ${eta}` + (terms ? ` | ${terms}` : "");
 }
 
 /**
@@ -128,6 +143,7 @@ export class ProgressBar {
     this.#options = {
       write: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
       inPlace: Deno.stderr.isTerminal(),
+      columns: terminalColumns(),
       intervalMs: 10000,
       now: () => performance.now(),
       ...options,
@@ -143,8 +159,15 @@ export class ProgressBar {
     this.#start = this.#options.now();
     this.#startIteration = iteration;
     const line = formatProgress({ iteration, epoch, terms: {} }, { ...this.#options, rate: 0 });
-    this.#options.write(this.#options.inPlace ? `\r\x1b[2K${line}` : `${line}\n`);
+    this.#options.write(this.#options.inPlace ? this.#redraw(line) : `${line}\n`);
     this.#lastPrint = this.#options.now();
+  }
+
+  /** Clear the line and draw `line`, cut to the width. */
+  #redraw(line: string): string {
+    const max = Math.max(20, this.#options.columns - 1);
+    const chars = [...line];
+    return `\r\x1b[2K${chars.length > max ? chars.slice(0, max - 1).join("") + "…" : line}`;
   }
 
   /** Iterations per second since {@linkcode ProgressBar.start}. */
@@ -163,7 +186,7 @@ export class ProgressBar {
     const now = this.#options.now();
     const line = formatProgress(state, { ...this.#options, rate: this.rate });
     if (this.#options.inPlace) {
-      this.#options.write(`\r\x1b[2K${line}`);
+      this.#options.write(this.#redraw(line));
       this.#printedSinceLast = true;
     } else if (this.#updates === 1 || now - this.#lastPrint >= this.#options.intervalMs) {
       this.#options.write(`${line}\n`);
@@ -179,7 +202,9 @@ export class ProgressBar {
     if (this.#options.inPlace && this.#last) this.#options.write(`\r\x1b[2K${text}\n`);
     else this.#options.write(`${text}\n`);
     if (this.#options.inPlace && this.#last) {
-      this.#options.write(formatProgress(this.#last, { ...this.#options, rate: this.rate }));
+      this.#options.write(
+        this.#redraw(formatProgress(this.#last, { ...this.#options, rate: this.rate })),
+      );
     }
   }
 
