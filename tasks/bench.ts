@@ -12,12 +12,13 @@
 import { parseArgs } from "node:util";
 import { BACKEND_NAMES, BackendError, type BackendName } from "../lib/backend/mod.ts";
 import { suite as conv } from "./bench/conv.ts";
+import { suite as model } from "./bench/model.ts";
 import { suite as data } from "./bench/data.ts";
 import { formatTable, runSuitesHere, runSuitesPerThreadCount } from "./bench/runner.ts";
 import type { BenchRow, BenchSuite } from "./bench/types.ts";
 
 /** Every bench suite, in the order they run. */
-export const SUITES: readonly BenchSuite[] = [conv, data];
+export const SUITES: readonly BenchSuite[] = [conv, data, model];
 
 const USAGE = `Usage: deno task bench [options]
 
