@@ -92,9 +92,14 @@ const CONV_CASES: ConvCase[] = [
   { name: "conv k3 s1 p1", x: [2, 5, 6, 4], k: [3, 3], s: 1, pad: 1, co: 3 },
   { name: "classifier head, valid k8", x: [2, 8, 8, 6], k: [8, 8], s: 1, pad: "valid", co: 7 },
   { name: "classifier head, valid 5x7", x: [1, 5, 7, 3], k: [5, 7], s: 1, pad: "valid", co: 4 },
-  { name: "same k3 s2, odd size", x: [1, 9, 9, 2], k: [3, 3], s: 2, pad: "same", co: 3 },
-  { name: "valid k2 s3, unused rows", x: [2, 7, 8, 2], k: [2, 2], s: 3, pad: "valid", co: 3 },
-  { name: "padding wider than the filter", x: [1, 5, 4, 2], k: [3, 3], s: 1, pad: 4, co: 2 },
+  { name: "same k3 s2, odd size", x: [1, 9, 9, 3], k: [3, 3], s: 2, pad: "same", co: 3 },
+  { name: "valid k2 s3, unused rows", x: [2, 7, 8, 3], k: [2, 2], s: 3, pad: "valid", co: 3 },
+  { name: "padding wider than the filter", x: [1, 5, 4, 3], k: [3, 3], s: 1, pad: 4, co: 2 },
+  // Up to two input channels the input gradient is a product plus a scatter-add.
+  { name: "conv k4 s2 p1, one channel", x: [2, 8, 10, 1], k: [4, 4], s: 2, pad: 1, co: 4 },
+  { name: "conv k7 s1 p3, two channels", x: [1, 9, 8, 2], k: [7, 7], s: 1, pad: 3, co: 3 },
+  { name: "valid k2 s3, two channels", x: [2, 7, 8, 2], k: [2, 2], s: 3, pad: "valid", co: 3 },
+  { name: "padding wider, one channel", x: [1, 5, 4, 1], k: [3, 3], s: 1, pad: 4, co: 2 },
 ];
 
 function explicit(pad: ConvCase["pad"]): "valid" | "same" | tf.backend_util.ExplicitPadding {

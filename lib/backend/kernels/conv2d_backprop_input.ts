@@ -173,6 +173,68 @@ function interleave(
   }
 }
 
+/**
+ * Below this many input channels the phase convolutions would have too few
+ * output channels for XNNPACK (it pads them to its register tile: at one
+ * channel it runs near 2 GFLOP/s); {@linkcode scatterInputGradient} is used.
+ */
+const SCATTER_MAX_CHANNELS = 2;
+
+/**
+ * The input gradient as a matrix product and a scatter-add ("col2im"):
+ * `T = dy · Wᵀ` (`[B·Ho·Wo, kh·kw·Ci]`, on the fast BatchMatMul), then every
+ * `T[b, ho, wo, (i, j, c)]` is added to `dx[b, ho·s + i − p, wo·s + j − p, c]`.
+ * For few input channels (the first layer of a net, a one-channel output).
+ */
+function scatterInputGradient(
+  backend: WasmBackend,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const { batchSize: bs, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+  const { outHeight: ho, outWidth: wo, filterHeight: kh, filterWidth: kw } = info;
+  const { strideHeight: sh, strideWidth: sw } = info;
+  const pt = info.padInfo.top, pl = info.padInfo.left;
+  const taps = kh * kw * ci;
+  const wt = runWasm(backend, "Transpose", { x: view(filter, [taps, co]) }, { perm: [1, 0] });
+  let t: tf.TensorInfo | undefined;
+  try {
+    t = runWasm(backend, "BatchMatMul", { a: view(dy, [bs * ho * wo, co]), b: wt }, {
+      transposeA: false,
+      transposeB: false,
+    }); // [B·Ho·Wo, kh·kw·Ci]
+    const out = backend.makeOutput([bs, h, w, ci], "float32");
+    // Views are taken after the allocation: allocating may grow (and detach) the heap.
+    const src = backend.typedArrayFromHeap(t) as Float32Array;
+    const dst = backend.typedArrayFromHeap(out) as Float32Array;
+    dst.fill(0);
+    const rowTaps = kw * ci;
+    for (let b = 0; b < bs; b++) {
+      for (let r = 0; r < ho; r++) {
+        for (let i = 0; i < kh; i++) {
+          const y = r * sh + i - pt;
+          if (y < 0 || y >= h) continue;
+          const rowBase = (b * h + y) * w;
+          let s = ((b * ho + r) * wo) * taps + i * rowTaps;
+          for (let q = 0; q < wo; q++, s += taps) {
+            const x0 = q * sw - pl;
+            const jLo = Math.max(0, -x0), jHi = Math.min(kw, w - x0);
+            for (let j = jLo; j < jHi; j++) {
+              const d = (rowBase + x0 + j) * ci, sj = s + j * ci;
+              for (let c = 0; c < ci; c++) dst[d + c]! += src[sj + c]!;
+            }
+          }
+        }
+      }
+    }
+    return out;
+  } finally {
+    free(backend, wt);
+    if (t !== undefined) free(backend, t);
+  }
+}
+
 /** Compute the input gradient of a 2-D convolution on the wasm backend. */
 function conv2dBackpropInput(
   args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap },
@@ -198,6 +260,9 @@ function conv2dBackpropInput(
     throw new TypeError(
       `Cannot compute Conv2DBackpropInput on wasm: expected float32, got ${dy.dtype} and ${filter.dtype}`,
     );
+  }
+  if (info.inChannels <= SCATTER_MAX_CHANNELS) {
+    return scatterInputGradient(backend, dy, filter, info);
   }
   const { batchSize, inHeight, inWidth, inChannels, strideHeight: sh, strideWidth: sw } = info;
   const hq = Math.ceil(inHeight / sh), wq = Math.ceil(inWidth / sw);
