@@ -2,6 +2,7 @@
  * Bench suite `conv`: GFLOP/s of the convolution kernels and matMul at the
  * seed's shapes, on whatever backend `tasks/bench.ts` initialised.
  *
+ * Figures are the fastest of up to 10 runs after a warm-up (see {@linkcode timeMs}).
  * Each convolution is timed at the kernel level (`tf.engine().runKernel`):
  * forward (`Conv2D`), input gradient (`Conv2DBackpropInput`, also the forward
  * pass of a transposed convolution) and filter gradient
@@ -49,7 +50,9 @@ export interface TimeOptions {
 }
 
 /**
- * Median wall time in ms of `run` (after one warm-up call). `run` returns the
+ * Fastest wall time in ms of `run` over up to `maxReps` calls after one
+ * warm-up call. The fastest (not the median) because the machines are shared:
+ * it is the figure least disturbed by other processes. `run` returns the
  * tensors it made; they are read back (so the work is finished) and disposed.
  */
 export function timeMs(run: () => tf.Tensor | tf.Tensor[], options: TimeOptions = {}): number {
@@ -68,8 +71,7 @@ export function timeMs(run: () => tf.Tensor | tf.Tensor[], options: TimeOptions 
   while (times.length < 2 || (times.length < maxReps && performance.now() - start < budget)) {
     times.push(once());
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return Math.min(...times);
 }
 
 /** Size of the wasm heap in MiB (it only grows, so this is the peak so far), else the RSS. */

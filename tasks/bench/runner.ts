@@ -82,9 +82,10 @@ export async function runSuitesPerThreadCount(options: RunAllOptions = {}): Prom
       if (options.backend !== undefined) args.push("--backend", options.backend);
       if (perThreadOnly) args.push("--per-thread-only");
       for (const name of options.only ?? []) args.push("--only", name);
+      // The child's table is dropped (the merged one is printed); its progress is on stderr.
       const child = new Deno.Command(Deno.execPath(), {
         args,
-        stdout: "inherit",
+        stdout: "null",
         stderr: "inherit",
       });
       const { code } = await child.output();
