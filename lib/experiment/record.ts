@@ -258,9 +258,9 @@ export function renderReport(input: ReportInput): string {
     `Training time: ${hours.toFixed(2)} hours (${Math.round(info.elapsedSeconds)} s) on ` +
     `${info.backend.name} with ${info.backend.threads} thread(s).`,
     "",
-    `Iterations: ${info.iteration} of ${info.totalIterations} (epoch ${
+    `Iterations: ${info.iteration} of ${info.totalIterations} (${
       Math.floor(info.iteration / info.itersPerEpoch)
-    } of ${exp.trainer.epochs}); ${STATUS_TEXT[info.status]}` +
+    } of ${exp.trainer.epochs} epochs completed); ${STATUS_TEXT[info.status]}` +
     (info.statusMessage ? `: ${info.statusMessage}` : "") +
     (info.resumes ? `; resumed ${info.resumes} time(s)` : "") + ".",
     "",
