@@ -6,8 +6,10 @@
  * `i ≡ r + p (mod s)`, so each phase is a stride-1 convolution of `dy` with
  * the 180°-rotated sub-filter (those taps, input and output channels
  * swapped); the phases are then interleaved. Each phase convolution runs on
- * the wasm backend's fast Conv2D (XNNPACK). This kernel is also the forward
- * pass of `tf.conv2dTranspose`.
+ * the wasm backend's fast Conv2D (XNNPACK). With one or two input channels
+ * (too few output channels for XNNPACK) it is a matrix product plus a
+ * scatter-add instead. This kernel is also the forward pass of
+ * `tf.conv2dTranspose`.
  *
  * @module
  */
