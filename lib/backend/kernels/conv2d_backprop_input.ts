@@ -133,46 +133,41 @@ function phaseConv(
 }
 
 /**
- * Interleave phase outputs `parts[rh][rw]` (`[B, hq, wq, C]`) into
- * `[B, hq·sh, wq·sw, C]`, using only contiguous copies and rank-3 transposes.
+ * Interleave phase outputs `parts[rh][rw]` (`[B, hq, wq, C]`) into `[B, H, W, C]`:
+ * `out[b, q·sh + rh, p·sw + rw, c] = parts[rh][rw][b, q, p, c]`, dropping
+ * positions past `H` or `W`. One pass on the heap, copying runs of `C`.
  */
 function interleave(
   backend: WasmBackend,
   parts: tf.TensorInfo[][],
-  shape: [number, number, number, number],
+  phaseShape: [number, number, number, number],
+  outShape: [number, number, number, number],
 ): tf.TensorInfo {
-  const [batch, hq, wq, c] = shape;
+  const [batch, hq, wq, c] = phaseShape;
+  const [, h, w] = outShape;
   const sh = parts.length, sw = parts[0]!.length;
-  const rows: tf.TensorInfo[] = []; // [B·hq, 1, wq·sw·C] per rh
-  const owned: tf.TensorInfo[] = [];
-  try {
-    for (const row of parts) {
-      if (sw === 1) {
-        rows.push(view(row[0]!, [batch * hq, 1, wq * c]));
-        continue;
-      }
-      const stacked = runWasm(
-        backend,
-        "Concat",
-        row.map((p) => view(p, [1, batch * hq * wq, c])) as unknown as tf.NamedTensorInfoMap,
-        { axis: 0 },
-      ); // [sw, B·hq·wq, C]
-      try {
-        const moved = runWasm(backend, "Transpose", { x: stacked }, { perm: [1, 0, 2] });
-        owned.push(moved);
-        rows.push(view(moved, [batch * hq, 1, wq * sw * c]));
-      } finally {
-        free(backend, stacked);
+  const out = backend.makeOutput(outShape, "float32");
+  // Views are taken after the allocation: allocating may grow (and detach) the heap.
+  const dst = backend.typedArrayFromHeap(out) as Float32Array;
+  const srcs = parts.map((row) => row.map((p) => backend.typedArrayFromHeap(p) as Float32Array));
+  for (let b = 0; b < batch; b++) {
+    for (let q = 0; q < hq; q++) {
+      for (let rh = 0; rh < sh; rh++) {
+        const y = q * sh + rh;
+        if (y >= h) break;
+        const row = srcs[rh]!;
+        let d = (b * h + y) * w * c;
+        const s0 = (b * hq + q) * wq * c;
+        for (let p = 0; p < wq; p++) {
+          for (let rw = 0; rw < sw && p * sw + rw < w; rw++, d += c) {
+            const src = row[rw]!;
+            for (let k = 0, s = s0 + p * c; k < c; k++, s++) dst[d + k] = src[s]!;
+          }
+        }
       }
     }
-    if (rows.length === 1 && owned.length === 1) {
-      return view(owned.pop()!, [batch, hq * sh, wq * sw, c]);
-    }
-    const out = runWasm(backend, "Concat", rows as unknown as tf.NamedTensorInfoMap, { axis: 1 });
-    return view(out, [batch, hq * sh, wq * sw, c]);
-  } finally {
-    free(backend, ...owned);
   }
+  return out;
 }
 
 /**
@@ -288,13 +283,7 @@ function conv2dBackpropInput(
       temps.pop(); // the single phase is the result
       return parts[0]![0]!;
     }
-    const full = interleave(backend, parts, phaseShape); // [B, hq·sh, wq·sw, Ci]
-    if (hq * sh === inHeight && wq * sw === inWidth) return full;
-    temps.push(full);
-    return runWasm(backend, "Slice", { x: full }, {
-      begin: [0, 0, 0, 0],
-      size: [batchSize, inHeight, inWidth, inChannels],
-    });
+    return interleave(backend, parts, phaseShape, [batchSize, inHeight, inWidth, inChannels]);
   } finally {
     free(backend, ...temps);
   }
