@@ -10,6 +10,7 @@ import { validateExperiment } from "./validate.ts";
 
 /** An experiment file that cannot be loaded; the message is one line for the user. */
 export class ExperimentLoadError extends Error {
+  /** The error class name. */
   override name = "ExperimentLoadError";
 }
 

@@ -12,6 +12,7 @@ import { EXPERIMENT_SCHEMA, type FieldSchema, validateExperiment } from "./valid
 
 /** A `--set` override that cannot be applied; the message is one line for the user. */
 export class OverrideError extends Error {
+  /** The error class name. */
   override name = "OverrideError";
 }
 

@@ -27,6 +27,7 @@ export const RUN_FILES = {
 
 /** A run directory that cannot be used; the message is one line (or a diff) for the user. */
 export class RunDirError extends Error {
+  /** The error class name. */
   override name = "RunDirError";
 }
 

@@ -40,6 +40,7 @@ export interface CheckpointContents<S = Record<string, unknown>> {
 
 /** A checkpoint that cannot be read or written; the message is one line for the user. */
 export class CheckpointError extends Error {
+  /** The error class name. */
   override name = "CheckpointError";
 }
 
