@@ -16,7 +16,16 @@ import {
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint.ts";
 import { MetricsWriter, readMetrics, truncateMetrics } from "../lib/train/metrics.ts";
 import { formatDuration, formatProgress, ProgressBar } from "../lib/train/progress.ts";
+import {
+  criticTrainingDiagram,
+  discriminatorDiagram,
+  generatorDiagram,
+  generatorTrainingDiagram,
+  layerLabel,
+} from "../lib/experiment/mermaid.ts";
+import { describeDiscriminator, describeGenerator } from "../lib/model/mod.ts";
 import base from "../experiments/47c97768.ts";
+import ablation from "../experiments/9ada9179.ts";
 
 Deno.test("extend merges objects, replaces arrays, records the base and validates", () => {
   const e = extend(base, {
@@ -289,4 +298,101 @@ Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
     /^\r.\[2K.* it 1\/100 \| 0\.00 it\/s \| ETA \? \| G\.reconstruction…$/,
   );
   equal([...drawn.at(-1)!.slice(5)].length, 79);
+});
+
+Deno.test("mermaid: the seed's generator and the 47c97768 discriminator, drawn from describe()", () => {
+  const size = { height: 256, width: 256, channels: 1 };
+  const g = generatorDiagram(describeGenerator({ ...base.model.generator, ...size, nIn: 1479 }), {
+    nIn: 1479,
+  });
+  for (
+    const line of [
+      'input-labels("&laquo;Input&raquo;<br/>Labels<sub>input</sub><br/>1479<br/>{0, 1}")',
+      "    down1[Convolution<br/>n: 32, k: 7, stride: 1, pad: 3<br/>BatchNormalization<br/>ReLU]",
+      "repeat((repeat<br/>32 x 32))",
+      "input-spectrogram --> down1",
+      "down1 --> | 32 x 256 x 256 | down2",
+      "down4 --> | 256 x 32 x 32 | concat",
+      "repeat --> | 1479 x 32 x 32 | concat",
+      "concat --> | 1735 x 32 x 32 | merge",
+      "res6 --> | 256 x 32 x 32 | up1",
+      "up1 --> | 128 x 64 x 64 | up2",
+      "up3 --> | 32 x 256 x 256 | up4",
+      "    up4[Deconvolution<br/>n: 1, k: 7, stride: 1, pad: 3<br/>sigmoid]",
+      "up4 --> output",
+    ]
+  ) ok(g.includes(line), line);
+  equal(g.match(/ResBlock<br\/>n: 256, k: 3, stride: 1, pad: 1/g)?.length, 6);
+  const d = discriminatorDiagram(
+    describeDiscriminator({ ...base.model.discriminator, ...size, nOut: 1476 }),
+  );
+  for (
+    const line of [
+      "conv4 --> | 256 x 16 x 16 | features",
+      "conv5 --> | 512 x 8 x 8 | cls-head",
+      "cls-head[Convolution<br/>n: 1476, k: 8×8, stride: 1, pad: 0]",
+      'cls-out("&laquo;Output&raquo;<br/>Classification<br/>1476 logits")',
+      "    conv1[Convolution<br/>n: 32, k: 4, stride: 2, pad: 1<br/>LeakyReLU 0.2]",
+    ]
+  ) ok(d.includes(line), line);
+  equal(
+    layerLabel("ResBlock n8 k3 s1 p1, BN, ReLU"),
+    "ResBlock<br/>n: 8, k: 3, stride: 1, pad: 1<br/>BatchNormalization<br/>ReLU",
+  );
+});
+
+Deno.test("mermaid: the training graphs follow the loss wiring, as in the seed", () => {
+  const sizes = { input: [256, 256, 1], nIn: 1479, nOut: 1476 };
+  const seedEdges = [
+    "x-real --> gen1",
+    "label-fake-in --> gen1",
+    "gen1 --> x-fake",
+    "x-fake --> gen2",
+    "label-real-in --> gen2",
+    "gen2 --> recon-mse",
+    "x-real --> recon-mse",
+    "recon-mse --> xrecon",
+    "xrecon --> reconstruction",
+    "x-fake --> dis-fake",
+    "x-orig --> dis-orig",
+    "dis-fake --> | Feature | feat-mse",
+    "dis-orig --> | Feature | feat-mse",
+    "feat-mse --> xfeat",
+    "dis-fake --> | Classification | sce",
+    "label-fake-out --> sce",
+    "sce --> classification",
+    "dis-fake --> | Adversarial | minus",
+    "minus --> adversarial",
+  ];
+  const abl = generatorTrainingDiagram(ablation.losses, sizes);
+  const full = generatorTrainingDiagram(base.losses, sizes);
+  for (const edge of seedEdges) ok(abl.includes(`\n${edge}\n`) || abl.endsWith(`\n${edge}`), edge);
+  ok(abl.includes("xrecon((x10))") && abl.includes("xfeat((x10))"));
+  ok(!abl.includes("Identity") && !abl.includes("gen-id"));
+  for (
+    const edge of [
+      "x-real --> gen-id",
+      "label-real-in --> gen-id",
+      "id-mse --> xid",
+      "xid --> identity",
+    ]
+  ) {
+    ok(full.includes(edge), edge);
+  }
+  ok(full.includes("xid((x5))") && full.includes("identity(Identity Mapping Loss)"));
+  // Only what a term needs appears: without classification, y_B is not an input.
+  const noCls = generatorTrainingDiagram(without(ablation, "classification").losses, sizes);
+  ok(!noCls.includes("label-fake-out") && !noCls.includes("sce"));
+  const critic = criticTrainingDiagram(base.losses, sizes);
+  for (
+    const edge of [
+      "x-orig --> interp",
+      "x-fake --> interp",
+      "gp-op --> xgp",
+      "xgp --> gradientPenalty",
+      "dis-real --> | Classification | sce",
+    ]
+  ) {
+    ok(critic.includes(edge), edge);
+  }
 });

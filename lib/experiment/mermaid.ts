@@ -261,6 +261,7 @@ const LOSS_NAMES: Record<string, string> = {
   classification: "Domain Classification Loss",
   reconstruction: "Reconstruction Loss",
   featureMatching: "Feature Matching Loss",
+  meanFeatureMatching: "Mean Feature Matching Loss",
   identity: "Identity Mapping Loss",
   gradientPenalty: "Gradient Penalty",
 };
@@ -353,6 +354,15 @@ export function generatorTrainingDiagram(losses: LossSpec, sizes: DiagramSizes):
         g.edge(`${dFake()} --> | Feature | ${mse}`);
         g.edge(`${dOrig} --> | Feature | ${mse}`);
         scaled(g, mse, "feat", w, loss(name));
+        break;
+      }
+      case "meanFeatureMatching": {
+        const dOrig = g.node("dis-orig", "[Discriminator]");
+        g.edge(`${io.xB()} --> ${dOrig}`);
+        const mse = g.node("mfeat-mse", "[Mean Squared Error<br/>of batch-mean features]");
+        g.edge(`${dFake()} --> | Feature | ${mse}`);
+        g.edge(`${dOrig} --> | Feature | ${mse}`);
+        scaled(g, mse, "mfeat", w, loss(name));
         break;
       }
       case "identity": {
