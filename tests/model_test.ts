@@ -3,6 +3,7 @@ import { initBackend, Rng, tf } from "../mod.ts";
 import {
   BatchNorm,
   batchNormTrain,
+  CLS_ROWS,
   DeconvBlock,
   DEFAULT_DISCRIMINATOR,
   DEFAULT_GENERATOR,
@@ -264,42 +265,48 @@ Deno.test("deconv: Chainer's Deconvolution2D semantics against a loop implementa
 });
 
 Deno.test("discriminator: outputs, features at conv4, cls head equals a valid convolution", () => {
-  const d = new Discriminator(SMALL_D, { rng: new Rng(7) });
-  const x = tf.randomUniform([3, 32, 32, 1], 0, 1, "float32", 2) as tf.Tensor4D;
-  const n0 = tf.memory().numTensors;
-  const out = d.apply(x, { training: true });
-  deepEqual(out.adv.shape, [3]);
-  deepEqual(out.cls.shape, [3, 10]);
-  deepEqual(out.features.shape, [3, 2, 2, 32]);
-  const score = d.score(x);
-  ok(maxAbsDiff(score.dataSync(), out.adv.dataSync()) < 1e-6);
-  // Independent cls: conv5's output through a valid 1×1-map convolution.
-  const w = d.getWeights();
-  const cls = tf.tidy(() => {
-    let h: tf.Tensor4D = x;
-    for (let i = 1; i <= 5; i++) {
-      const kernel = tf.tensor4d(
-        w[`conv${i}/conv/kernel`]!,
-        d.weightShapes()[`conv${i}/conv/kernel`] as [number, number, number, number],
-      );
-      h = tf.leakyRelu(
-        tf.add(tf.conv2d(h, kernel, 2, 1), tf.tensor1d(w[`conv${i}/conv/bias`]!)),
-        0.2,
-      );
-    }
-    // Stored [nOut, h·w·C]: as a conv kernel [h, w, C, nOut] it is the transpose.
-    const k = tf.transpose(tf.tensor4d(w["cls/kernel"]!, [10, 1, 1, 64]), [1, 2, 3, 0]);
-    return tf.add(tf.conv2d(h, k as tf.Tensor4D, 1, "valid"), tf.tensor1d(w["cls/bias"]!));
-  });
-  ok(maxAbsDiff(cls.dataSync(), out.cls.dataSync()) < 1e-5);
-  tf.dispose([out.adv, out.cls, out.features, score, cls]);
-  equal(tf.memory().numTensors, n0);
-  throws(
-    () => d.apply(tf.zeros([1, 16, 32, 1]) as tf.Tensor4D),
-    /Cannot apply discriminator: expected x \[B, 32, 32, 1\], got \[1,16,32,1\]/,
-  );
-  x.dispose();
-  d.dispose();
+  // nOut 300 stores the classification kernel in two blocks (256 + 44 rows).
+  for (const nOut of [10, 300]) {
+    const d = new Discriminator({ ...SMALL_D, nOut }, { rng: new Rng(7) });
+    const x = tf.randomUniform([3, 32, 32, 1], 0, 1, "float32", 2) as tf.Tensor4D;
+    const n0 = tf.memory().numTensors;
+    const out = d.apply(x, { training: true });
+    deepEqual(out.adv.shape, [3]);
+    deepEqual(out.cls.shape, [3, nOut]);
+    deepEqual(out.features.shape, [3, 2, 2, 32]);
+    const score = d.score(x);
+    ok(maxAbsDiff(score.dataSync(), out.adv.dataSync()) < 1e-6);
+    const w = d.getWeights();
+    const blocks = Object.keys(w).filter((k) => k.startsWith("cls/kernel/"));
+    equal(blocks.length, Math.ceil(nOut / CLS_ROWS));
+    // Independent cls: conv5's output through a valid 1×1-map convolution.
+    const cls = tf.tidy(() => {
+      let h: tf.Tensor4D = x;
+      for (let i = 1; i <= 5; i++) {
+        const kernel = tf.tensor4d(
+          w[`conv${i}/conv/kernel`]!,
+          d.weightShapes()[`conv${i}/conv/kernel`] as [number, number, number, number],
+        );
+        h = tf.leakyRelu(
+          tf.add(tf.conv2d(h, kernel, 2, 1), tf.tensor1d(w[`conv${i}/conv/bias`]!)),
+          0.2,
+        );
+      }
+      // Stored [nOut, h·w·C] in row blocks: as a conv kernel [h, w, C, nOut] it is the transpose.
+      const rows = tf.concat(blocks.map((k) => tf.tensor2d(w[k]!, [w[k]!.length / 64, 64])), 0);
+      const k = tf.transpose(tf.reshape(rows, [nOut, 1, 1, 64]), [1, 2, 3, 0]);
+      return tf.add(tf.conv2d(h, k as tf.Tensor4D, 1, "valid"), tf.tensor1d(w["cls/bias"]!));
+    });
+    ok(maxAbsDiff(cls.dataSync(), out.cls.dataSync()) < 1e-5);
+    tf.dispose([out.adv, out.cls, out.features, score, cls]);
+    equal(tf.memory().numTensors, n0);
+    throws(
+      () => d.apply(tf.zeros([1, 16, 32, 1]) as tf.Tensor4D),
+      /Cannot apply discriminator: expected x \[B, 32, 32, 1\], got \[1,16,32,1\]/,
+    );
+    x.dispose();
+    d.dispose();
+  }
 });
 
 Deno.test("models: bad configs and inputs are refused with clear errors", () => {

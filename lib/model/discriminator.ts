@@ -55,6 +55,9 @@ export const DEFAULT_DISCRIMINATOR: Readonly<DiscriminatorConfig> = Object.freez
   nOut: 1476,
 });
 
+/** Rows (outputs) per block of the classification kernel; see the constructor. */
+export const CLS_ROWS = 256;
+
 /** What {@linkcode Discriminator.apply} returns. */
 export interface DiscriminatorOutput {
   /** Adversarial score per sample `[B]` (a WGAN critic value, unbounded). */
@@ -207,7 +210,7 @@ export class Discriminator {
   #convs: ConvBlock[] = [];
   #advKernel: tf.Variable;
   #advBias: tf.Variable;
-  #clsKernel: tf.Variable;
+  #clsKernel: tf.Variable[] = [];
   #clsBias: tf.Variable;
   #final: Shape3;
 
@@ -236,15 +239,24 @@ export class Discriminator {
     );
     this.#advBias = this.params.add("adv/conv/bias", [1], new Float32Array(1));
     const flat = shape[0] * shape[1] * ch;
-    // The k8×8 conv, stored output-first as [nOut, h·w·C] and applied as
-    // Wᵀ·flatᵀ: wasm's matMul repacks its right operand whenever that tensor is
-    // new, which for a 48M-weight right operand costs ~0.5 s after every update;
-    // as the left operand the weights are read as they are.
-    this.#clsKernel = this.params.add(
-      "cls/kernel",
-      [c.nOut, flat],
-      lecunNormal(rng, flat * c.nOut, flat),
-    );
+    // The k8×8 conv, stored output-first as [nOut, h·w·C] in blocks of at most
+    // CLS_ROWS rows (`cls/kernel/0`, `cls/kernel/1`, …) and applied as Wᵀ·flatᵀ.
+    // - Left operand: wasm's matMul repacks its right operand whenever that
+    //   tensor is new (after every update), ~0.5 s for 48M weights.
+    // - Blocks: at the seed's size the kernel is 48M weights (194 MB); whole, its
+    //   gradient, optimizer slot and update temporaries are 194 MB allocations
+    //   that fragment the wasm heap. Blocks of ≤ 32 MB keep the peak lower.
+    const values = lecunNormal(rng, flat * c.nOut, flat);
+    for (let r = 0, i = 0; r < c.nOut; r += CLS_ROWS, i++) {
+      const rows = Math.min(CLS_ROWS, c.nOut - r);
+      this.#clsKernel.push(
+        this.params.add(
+          `cls/kernel/${i}`,
+          [rows, flat],
+          values.subarray(r * flat, (r + rows) * flat),
+        ),
+      );
+    }
     this.#clsBias = this.params.add("cls/bias", [c.nOut], new Float32Array(c.nOut));
   }
 
@@ -288,7 +300,8 @@ export class Discriminator {
       const b = x.shape[0];
       const [h, w, ch] = this.#final;
       const flat = tf.reshape(last, [b, h * w * ch]);
-      const clsT = tf.matMul(this.#clsKernel as tf.Tensor2D, flat, false, true); // [nOut, B]
+      const blocks = this.#clsKernel.map((w) => tf.matMul(w as tf.Tensor2D, flat, false, true));
+      const clsT = blocks.length === 1 ? blocks[0]! : tf.concat(blocks, 0); // [nOut, B]
       const cls = tf.add(tf.transpose(clsT), this.#clsBias) as tf.Tensor2D;
       return { adv: this.#adv(last), cls, features };
     });
