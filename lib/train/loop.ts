@@ -185,8 +185,15 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     stopRequested = true;
     options.progress?.message("voxlab: stopping after this iteration (again to quit at once)");
   };
-  const signals: Deno.Signal[] = options.handleSignals ? ["SIGINT", "SIGTERM"] : [];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const signals: Deno.Signal[] = [];
+  for (const s of options.handleSignals ? ["SIGINT", "SIGTERM"] as const : []) {
+    try {
+      Deno.addSignalListener(s, onSignal);
+      signals.push(s);
+    } catch {
+      // Not every platform has every signal (Windows has no SIGTERM listener).
+    }
+  }
   options.signal?.addEventListener("abort", onSignal);
 
   const t0 = performance.now();
