@@ -340,3 +340,57 @@ Deno.test("leanVariableGrads equals tf.variableGrads (incl. a gradient penalty) 
   tf.dispose(Object.values(batch));
   disposeParts(parts);
 });
+
+Deno.test({
+  name: "wasm backend matches cpu: G/D outputs, generator and critic (GP) gradients",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const parts = makeParts(13);
+    const batch = batchSource(14)();
+    const arrays = Object.fromEntries(
+      Object.entries(batch).map(([k, t]) => [k, { data: t.dataSync().slice(), shape: t.shape }]),
+    );
+    tf.dispose(Object.values(batch));
+    const run = () => {
+      const b = Object.fromEntries(
+        Object.entries(arrays).map(([k, v]) => [k, tf.tensor(v.data, v.shape)]),
+      ) as unknown as GanBatch;
+      const fake = tf.tidy(() =>
+        parts.generator.apply(b.xA, b.cB, { training: true }).dataSync().slice()
+      );
+      const dOut = parts.discriminator.apply(b.xB);
+      const cls = dOut.cls.dataSync().slice();
+      tf.dispose([dOut.adv, dOut.cls, dOut.features]);
+      const g = generatorGradients(parts, b, { terms: generatorTerms(BASE_GENERATOR_WEIGHTS) });
+      const c = criticGradients(parts, b, {
+        terms: criticTerms(BASE_CRITIC_WEIGHTS),
+        rng: new Rng(1),
+      });
+      const read = (r: typeof g) =>
+        Object.fromEntries(Object.entries(r.grads).map(([k, t]) => [k, t.dataSync().slice()]));
+      const out = { fake, cls, g: read(g), c: read(c), gTotal: g.total, cTotal: c.total };
+      tf.dispose([...Object.values(g.grads), ...Object.values(c.grads), ...Object.values(b)]);
+      return out;
+    };
+    const cpu = run();
+    await initBackend({ backend: "wasm", quiet: true });
+    try {
+      const wasm = run();
+      ok(maxAbsDiff(cpu.fake, wasm.fake) < 1e-4, "G(x, c)");
+      ok(maxAbsDiff(cpu.cls, wasm.cls) < 1e-4, "D cls");
+      close(wasm.gTotal, cpu.gTotal, 1e-4, "generator loss");
+      close(wasm.cTotal, cpu.cTotal, 1e-4, "critic loss");
+      for (const [side, ref, got] of [["G", cpu.g, wasm.g], ["D", cpu.c, wasm.c]] as const) {
+        deepEqual(Object.keys(got).sort(), Object.keys(ref).sort());
+        for (const k of Object.keys(ref)) {
+          const scale = Math.max(1e-3, ...ref[k]!.map(Math.abs));
+          ok(maxAbsDiff(got[k]!, ref[k]!) <= 2e-3 * scale, `${side} ${k}`);
+        }
+      }
+    } finally {
+      await initBackend({ backend: "cpu", quiet: true });
+      disposeParts(parts);
+    }
+  },
+});
