@@ -37,6 +37,8 @@ const experiment: Experiment = {
       maxDb: 10,
       resampleQuality: "sinc",
     },
+    // The dataset's own schema (the built-in corpus: speaker, gender, accent), all classified.
+    labels: { attributes: null, conditionOnly: [] },
   },
   model: {
     // The seed's generator table; BatchNorm as Chainer's defaults.

@@ -330,6 +330,26 @@ Deno.test("train task: --help lists every flag; bad input is one line without a 
   equal(parseDuration("1.5h"), 5400);
 });
 
+Deno.test("the experiment's label spec decides the schema: inferred, condition-only or fixed", async () => {
+  const load = async (sets: string[]) =>
+    (await loadExperimentData(
+      applyOverrides(ablation, [...TINY_SET, `data.dataset=${manifest}`, ...sets]),
+      {
+        cacheDir: null,
+        progress: false,
+      },
+    )).schema;
+  const inferred = await load([]);
+  deepEqual([inferred.nIn, inferred.nOut], [5, 5]); // speaker s1..s3, gender f, m
+  const conditioned = await load(["data.labels.conditionOnly=[gender]"]);
+  deepEqual([conditioned.nIn, conditioned.nOut], [5, 3]);
+  const fixed = await load([
+    "data.labels.attributes=[{name: speaker, values: [s1, s2, s3, s4], classified: true}, " +
+    "{name: gender, values: [f, m], classified: false}]",
+  ]);
+  deepEqual([fixed.nIn, fixed.nOut], [6, 4]);
+});
+
 Deno.test("Trainer: an iteration leaves tf.memory().numTensors unchanged", async () => {
   const exp = applyOverrides(ablation, [...TINY_SET, `data.dataset=${manifest}`]);
   const dataset = await loadExperimentData(exp, { cacheDir: null, progress: false });

@@ -22,6 +22,7 @@ import { tf } from "../deps.ts";
 import { Rng, type RngState } from "../random.ts";
 import { loadDataset, type LoadDatasetOptions, type SpectrogramDataset } from "../data/dataset.ts";
 import { PairSampler, type PairSamplerState, toTensors } from "../data/batches.ts";
+import { LabelSchema } from "../data/labels.ts";
 import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
 import { plotSpectrogramGrid } from "../eval/plots.ts";
@@ -297,7 +298,13 @@ export async function loadExperimentData(
   exp: Experiment,
   options: Omit<LoadDatasetOptions, "features"> = {},
 ): Promise<SpectrogramDataset> {
-  return await loadDataset(exp.data.dataset ?? "demo", { ...options, features: exp.data.features });
+  const { attributes, conditionOnly } = exp.data.labels;
+  return await loadDataset(exp.data.dataset ?? "demo", {
+    ...options,
+    features: exp.data.features,
+    ...(attributes ? { schema: new LabelSchema(attributes) } : {}),
+    ...(conditionOnly.length ? { conditionOnly } : {}),
+  });
 }
 
 /** A fixed batch for samples: the first batch of a sampler seeded apart from training. */

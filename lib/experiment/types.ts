@@ -28,6 +28,27 @@ export interface ExperimentMeta {
 /** Spectrogram features: `lib/data`'s `FeatureConfig` (sample rate, hop, bins, segment frames, dB range, resampler). */
 export type FeatureSpec = FeatureConfig;
 
+/** One attribute of a fixed label schema (`lib/data`'s `AttributeSpec`, every field explicit). */
+export interface AttributeSpecEntry {
+  /** Attribute name, e.g. `speaker`. */
+  name: string;
+  /** Its values, in encoding order. */
+  values: string[];
+  /** Whether the discriminator classifies it; `false` makes it condition-only. */
+  classified: boolean;
+}
+
+/** The label schema: fixed, or taken from the data. */
+export interface LabelSpec {
+  /**
+   * A fixed schema, or `null` to use the dataset's own (a YAML manifest's
+   * `attributes:`, the built-in corpus's) or one inferred from its values.
+   */
+  attributes: AttributeSpecEntry[] | null;
+  /** Attributes that only condition the generator (not classified), when the schema is inferred. */
+  conditionOnly: string[];
+}
+
 /** Where the training data comes from. */
 export interface DataSpec {
   /**
@@ -37,6 +58,8 @@ export interface DataSpec {
   dataset: string | null;
   /** The spectrogram features. */
   features: FeatureSpec;
+  /** The label schema. */
+  labels: LabelSpec;
 }
 
 /**

@@ -12,7 +12,7 @@ export type FieldSchema =
   | { type: "number"; min?: number; int?: boolean; positive?: boolean }
   | { type: "string"; nullable?: boolean; values?: readonly string[] }
   | { type: "boolean" }
-  | { type: "array"; items: FieldSchema; minLength?: number }
+  | { type: "array"; items: FieldSchema; minLength?: number; nullable?: boolean }
   | { type: "object"; fields: Record<string, FieldSchema> }
   | { type: "record"; values: FieldSchema }
   | { type: "tagged"; tag: string; variants: Record<string, Record<string, FieldSchema>> };
@@ -74,6 +74,25 @@ export const EXPERIMENT_SCHEMA: FieldSchema = {
             minDb: num(),
             maxDb: num(),
             resampleQuality: { type: "string", values: RESAMPLE_QUALITIES },
+          },
+        },
+        labels: {
+          type: "object",
+          fields: {
+            attributes: {
+              type: "array",
+              nullable: true,
+              minLength: 1,
+              items: {
+                type: "object",
+                fields: {
+                  name: str,
+                  values: { type: "array", items: str, minLength: 1 },
+                  classified: { type: "boolean" },
+                },
+              },
+            },
+            conditionOnly: { type: "array", items: str },
           },
         },
       },
@@ -179,7 +198,8 @@ export function checkField(value: unknown, schema: FieldSchema, path: string): v
       if (typeof value !== "boolean") throw wrongKind("a boolean");
       return;
     case "array": {
-      if (!Array.isArray(value)) throw wrongKind("an array");
+      if (value === null && schema.nullable) return;
+      if (!Array.isArray(value)) throw wrongKind(schema.nullable ? "an array or null" : "an array");
       if (schema.minLength !== undefined && value.length < schema.minLength) {
         throw new RangeError(
           `Invalid experiment field '${where}': expected at least ${schema.minLength} items, got ${value.length}`,
