@@ -476,6 +476,18 @@ export function summarize(
  *
  * A NaN or infinite loss stops the run with a message naming the term; the
  * last good checkpoint is kept.
+ *
+ * @example Three iterations of the seed's ablation at toy size
+ * ```ts ignore
+ * import { applyOverrides, initBackend, trainExperiment } from "../../mod.ts";
+ * import ablation from "../../experiments/9ada9179.ts";
+ * await initBackend({ backend: "cpu" });
+ * const exp = applyOverrides(ablation, ["data.features.bins=32", "data.features.segmentFrames=32",
+ *   "model.generator.widths=[4, 8, 8]", "model.discriminator.widths=[4, 8, 8, 8]",
+ *   "model.discriminator.featureLayer=3"]);
+ * const { runDir, message } = await trainExperiment(exp, { maxSteps: 3 });
+ * console.log(message, runDir); // Training stopped at iteration 3 (max-steps); …
+ * ```
  */
 export async function trainExperiment(
   exp: Experiment,

@@ -155,7 +155,7 @@ function kindOf(value: unknown): string {
 }
 
 /** Check `value` against `schema`; throws a TypeError or RangeError naming `path`. */
-export function checkField(value: unknown, schema: FieldSchema, path: string): void {
+function checkField(value: unknown, schema: FieldSchema, path: string): void {
   const where = path || "experiment";
   const wrongKind = (expected: string) =>
     new TypeError(
