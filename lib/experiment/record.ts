@@ -77,6 +77,12 @@ export interface ReportInput {
   metrics: MetricsRecord[];
   /** Images to embed, paths relative to the run directory, with captions. */
   images: { path: string; caption: string }[];
+  /**
+   * Further Markdown sections (e.g. diagnostics), placed after the results
+   * and before the configuration.
+   * @default {[]}
+   */
+  sections?: string[];
 }
 
 function day(iso: string | null): string | null {
@@ -281,6 +287,7 @@ export function renderReport(input: ReportInput): string {
       lines.push(`![${img.caption}](${img.path})`, "", img.caption, "");
     }
   }
+  for (const section of input.sections ?? []) lines.push(section.trim(), "");
   lines.push(
     "## Configuration",
     "",

@@ -204,7 +204,8 @@ export async function writeReport(dir: string): Promise<string> {
     discriminator,
     metrics,
     images: await reportImages(dir),
-  }) + await diagnosticsSection(dir);
+    sections: [await diagnosticsSection(dir)],
+  });
   const path = join(dir, RUN_FILES.report);
   await Deno.writeTextFile(path, text);
   return path;
