@@ -394,3 +394,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test("GAN step: a failing or non-scalar term is reported and leaks nothing", () => {
+  const parts = makeParts(15);
+  const batch = batchSource(16)();
+  const n0 = tf.memory().numTensors;
+  const terms = (fn: () => tf.Scalar) => [
+    ...generatorTerms({ reconstruction: 1 }),
+    { name: "broken", weight: 1, fn },
+  ];
+  throws(
+    () => generatorGradients(parts, batch, { terms: terms(() => tf.ones([2]) as never) }),
+    /term 'broken' did not return a scalar/,
+  );
+  throws(
+    () =>
+      generatorGradients(parts, batch, {
+        terms: terms(() => {
+          throw new RangeError("bad term");
+        }),
+      }),
+    /bad term/,
+  );
+  equal(tf.memory().numTensors, n0);
+  throws(
+    () => ganStep(parts, batch, { generatorTerms: [], criticTerms: [], nCritic: -1 }),
+    /nCritic must be an integer >= 0, got -1/,
+  );
+  throws(
+    () =>
+      ganStep(parts, batch, {
+        generatorTerms: [...generatorTerms({ identity: 1 }), ...generatorTerms({ identity: 1 })],
+        criticTerms: [],
+      }),
+    /duplicate generator term 'identity'/,
+  );
+  tf.dispose(Object.values(batch));
+  disposeParts(parts);
+});

@@ -147,11 +147,19 @@ export function leanVariableGrads(
   const engine = internals();
   if (engine === null || engine.state.gradientDepth > 0) return tf.variableGrads(f, varList);
   const xs = varList.filter((v) => v.trainable);
-  const y = engine.scopedRun(
-    () => engine.startTape(),
-    () => engine.endTape(),
-    () => engine.tidy("forward", f),
-  );
+  let y: tf.Tensor;
+  try {
+    y = engine.scopedRun(
+      () => engine.startTape(),
+      () => engine.endTape(),
+      () => engine.tidy("forward", f),
+    );
+  } catch (error) {
+    // The forward pass failed: release what it saved for a backward pass.
+    for (const node of engine.state.activeTape ?? []) tf.dispose(node.saved ?? []);
+    engine.state.activeTape = null;
+    throw error;
+  }
   if (!(y instanceof tf.Tensor) || y.rank !== 0) {
     throw new TypeError("Cannot compute gradients: the function must return a scalar tensor");
   }

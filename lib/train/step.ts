@@ -310,19 +310,26 @@ function termGradients<C>(
   const names = new Map<string, string>();
   for (const [name, v] of Object.entries(variables)) names.set(v.name, name);
   const kept: tf.Tensor[] = [];
-  const { value, grads } = leanVariableGrads(() => {
-    let total: tf.Scalar | null = null;
-    for (const { term, weight } of active) {
-      const v = term.fn(context);
-      if (!(v instanceof tf.Tensor) || v.size !== 1) {
-        throw new TypeError(`Cannot run GAN step: term '${term.name}' did not return a scalar`);
+  let result: { value: tf.Scalar; grads: tf.NamedTensorMap };
+  try {
+    result = leanVariableGrads(() => {
+      let total: tf.Scalar | null = null;
+      for (const { term, weight } of active) {
+        const v = term.fn(context);
+        if (!(v instanceof tf.Tensor) || v.size !== 1) {
+          throw new TypeError(`Cannot run GAN step: term '${term.name}' did not return a scalar`);
+        }
+        kept.push(tf.keep(tf.reshape(v, [])));
+        const weighted = tf.mul(v, weight) as tf.Scalar;
+        total = total === null ? weighted : tf.add(total, weighted);
       }
-      kept.push(tf.keep(tf.reshape(v, [])));
-      const weighted = tf.mul(v, weight) as tf.Scalar;
-      total = total === null ? weighted : tf.add(total, weighted);
-    }
-    return total!;
-  }, Object.values(variables));
+      return total!;
+    }, Object.values(variables));
+  } catch (error) {
+    tf.dispose(kept);
+    throw error;
+  }
+  const { value, grads } = result;
   const read = tf.tidy(() => tf.stack([value, ...kept]).dataSync());
   value.dispose();
   tf.dispose(kept);
