@@ -24,6 +24,7 @@ import {
   layerLabel,
 } from "../lib/experiment/mermaid.ts";
 import { describeDiscriminator, describeGenerator } from "../lib/model/mod.ts";
+import { termWeights } from "../lib/experiment/run.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
 
@@ -130,6 +131,26 @@ Deno.test("--set parses by field type and refuses unknown keys naming the neares
     nearestKey("opt.gen.lr", ["optimizers.generator.lr", "trainer.seed"]),
     "optimizers.generator.lr",
   );
+});
+
+Deno.test("a term can be on for part of the run: from / until, set like any field", () => {
+  const e = applyOverrides(base, ["losses.generator.identity.until=10000"]);
+  deepEqual(e.losses.generator.identity, { weight: 5, until: 10000 });
+  deepEqual(diff(base, e), [{ path: "losses.generator.identity.until", a: undefined, b: 10000 }]);
+  throws(
+    () => applyOverrides(base, ["losses.generator.identity.untill=5"]),
+    /nearest valid key is 'losses.generator.identity.until'/,
+  );
+  throws(
+    () => applyOverrides(e, ["losses.generator.identity.from=10000"]),
+    /'losses.generator.identity.until': 10000 is not after from \(10000\)/,
+  );
+  const w = termWeights({ a: { weight: 2 }, b: { weight: 5, from: 10, until: 20 } });
+  equal(w.a, 2);
+  const b = w.b as (t: number) => number;
+  deepEqual([b(0), b(9), b(10), b(19), b(20)], [0, 0, 5, 5, 0]);
+  match(experimentToYaml(e), /identity:\n {6}weight: 5\n {6}until: 10000\n/);
+  deepEqual(experimentFromYaml(experimentToYaml(e)), e);
 });
 
 Deno.test("validation names the path of a wrong, missing or unknown field", () => {

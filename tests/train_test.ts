@@ -286,6 +286,27 @@ Deno.test("train task: the learning rate in metrics.jsonl follows the schedule b
   }
 });
 
+Deno.test("train task: a term with 'until' is computed only while it is on", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    const r = await train([
+      "experiments/47c97768.ts",
+      "--out",
+      root,
+      "--max-steps",
+      "3",
+      "--set",
+      "losses.generator.identity.until=1",
+    ]);
+    equal(r.value, 0, r.err);
+    match(r.out, /G terms {4}.*identity ×5 \(iterations 0–1\)/);
+    const m = await readMetrics(`${onlyRun(root, "47c97768")}/metrics.jsonl`);
+    deepEqual(m.map((x) => "G.identity" in x.terms), [true, false, false]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("train task: --help lists every flag; bad input is one line without a stack trace", async () => {
   const help = await captured(() => trainMain(["--help"]));
   equal(help.value, 0);

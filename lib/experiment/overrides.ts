@@ -8,7 +8,12 @@
 import { YAML } from "../deps.ts";
 import { clone } from "./compose.ts";
 import type { Experiment } from "./types.ts";
-import { EXPERIMENT_SCHEMA, type FieldSchema, validateExperiment } from "./validate.ts";
+import {
+  EXPERIMENT_SCHEMA,
+  type FieldSchema,
+  settableKeys,
+  validateExperiment,
+} from "./validate.ts";
 
 /** A `--set` override that cannot be applied; the message is one line for the user. */
 export class OverrideError extends Error {
@@ -123,7 +128,8 @@ function parseValue(raw: string, schema: FieldSchema, key: string): unknown {
 
 /**
  * Apply `key=value` assignments to a copy of `exp` and validate the result.
- * The key is a dot path that must already exist; the value is parsed by the
+ * The key is a dot path that exists (or an optional field such as
+ * `losses.generator.identity.until`); the value is parsed by the
  * field's type (numbers, `true`/`false`, strings, `null` where allowed, YAML
  * for arrays and objects).
  *
@@ -144,7 +150,7 @@ export function applyOverrides(exp: Experiment, assignments: readonly string[]):
     }
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
-    const valid = dotPaths(out);
+    const valid = settableKeys(out);
     if (!valid.includes(key)) {
       const near = nearestKey(key, valid);
       throw new OverrideError(

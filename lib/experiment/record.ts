@@ -13,7 +13,7 @@ import {
   generatorTrainingDiagram,
   type LayerInfo,
 } from "./mermaid.ts";
-import type { Experiment, OptimizerSpec, ScheduleSpec } from "./types.ts";
+import type { Experiment, OptimizerSpec, ScheduleSpec, TermSpec } from "./types.ts";
 import type { MetricsRecord } from "../train/metrics.ts";
 
 /** The run's status: still running, or why it stopped. */
@@ -83,6 +83,12 @@ export interface ReportInput {
    * @default {[]}
    */
   sections?: string[];
+}
+
+/** ` (iterations a–b)` for a term that is on only part of the time, else `""`. */
+export function termRange(t: TermSpec): string {
+  if (t.from === undefined && t.until === undefined) return "";
+  return ` (iterations ${t.from ?? 0}–${t.until ?? "end"})`;
 }
 
 function day(iso: string | null): string | null {
@@ -191,8 +197,9 @@ export function renderReport(input: ReportInput): string {
         scheduleText(d.schedule)
       }`,
     ];
-  const terms = (rec: Record<string, { weight: number }>) =>
-    Object.entries(rec).map(([k, v]) => `${k} ×${v.weight}`).join(", ") || "(none)";
+  const terms = (rec: Record<string, TermSpec>) =>
+    Object.entries(rec).map(([k, v]) => `${k} ×${v.weight}${termRange(v)}`).join(", ") ||
+    "(none)";
   const hours = info.elapsedSeconds / 3600;
   const final = finalMetrics(input.metrics);
   const lines = [

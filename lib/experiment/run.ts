@@ -36,7 +36,7 @@ import { type CheckpointContents, readCheckpoint, type SavedTensor } from "../tr
 import { type LoopPosition, type LoopResult, runLoop, type StepReport } from "../train/loop.ts";
 import { MetricsWriter, truncateMetrics } from "../train/metrics.ts";
 import { ProgressBar, type ProgressBarOptions } from "../train/progress.ts";
-import type { RunInfo } from "./record.ts";
+import { type RunInfo, termRange } from "./record.ts";
 import {
   checkResume,
   createRunDir,
@@ -48,7 +48,7 @@ import {
   writeRunInfo,
 } from "./run_dir.ts";
 import { configHash, experimentToYaml } from "./serialize.ts";
-import type { Experiment, OptimizerSpec } from "./types.ts";
+import type { Experiment, OptimizerSpec, TermSpec } from "./types.ts";
 
 /** The learning-rate schedule of an optimizer spec, as a function of the epoch. */
 export function learningRateSchedule(spec: OptimizerSpec): Schedule {
@@ -66,6 +66,30 @@ export function learningRateSchedule(spec: OptimizerSpec): Schedule {
         end: s.end,
       });
   }
+}
+
+/**
+ * Term weights for the GAN step: a number, or a schedule of the iteration
+ * when the term has `from` / `until` (0 outside, so the term is not computed).
+ *
+ * @example Identity mapping for the first 10,000 iterations only
+ * ```ts
+ * import { termWeights } from "./run.ts";
+ * const w = termWeights({ identity: { weight: 5, until: 10000 } }).identity as (t: number) => number;
+ * console.assert(w(9999) === 5 && w(10000) === 0);
+ * ```
+ */
+export function termWeights(terms: Record<string, TermSpec>): Record<string, number | Schedule> {
+  const out: Record<string, number | Schedule> = {};
+  for (const [name, t] of Object.entries(terms)) {
+    if (t.from === undefined && t.until === undefined) {
+      out[name] = t.weight;
+    } else {
+      const from = t.from ?? 0, until = t.until ?? Infinity;
+      out[name] = (iteration: number) => (iteration >= from && iteration < until ? t.weight : 0);
+    }
+  }
+  return out;
 }
 
 function optimizerFor(variables: Record<string, tf.Variable>, spec: OptimizerSpec): Optimizer {
@@ -160,8 +184,8 @@ export class Trainer {
     this.#lrG = learningRateSchedule(exp.optimizers.generator);
     this.#lrD = learningRateSchedule(exp.optimizers.discriminator);
     const adversarial = { adversarial: exp.losses.adversarial };
-    this.generatorTerms = generatorTerms(exp.losses.generator, adversarial);
-    this.criticTerms = criticTerms(exp.losses.critic, adversarial);
+    this.generatorTerms = generatorTerms(termWeights(exp.losses.generator), adversarial);
+    this.criticTerms = criticTerms(termWeights(exp.losses.critic), adversarial);
     this.itersPerEpoch = options.itersPerEpoch || exp.trainer.itersPerEpoch ||
       Math.max(1, Math.floor(this.sampler.batchesPerEpoch / (exp.trainer.nCritic + 1)));
     this.epochs = exp.trainer.epochs;
@@ -441,8 +465,8 @@ export function summarize(
   trainer: Trainer,
   extra: { runDir: string; overrides: string[]; budget: string },
 ): string[] {
-  const terms = (r: Record<string, { weight: number }>) =>
-    Object.entries(r).map(([k, v]) => `${k} ×${v.weight}`).join(", ") || "(none)";
+  const terms = (r: Record<string, TermSpec>) =>
+    Object.entries(r).map(([k, v]) => `${k} ×${v.weight}${termRange(v)}`).join(", ") || "(none)";
   const g = exp.model.generator, d = exp.model.discriminator;
   const opt = (o: OptimizerSpec) =>
     `${o.kind} lr ${o.lr}, ${

@@ -99,6 +99,16 @@ export interface DiscriminatorSpec {
 export interface TermSpec {
   /** The factor the term is multiplied by before summing. */
   weight: number;
+  /**
+   * First iteration (0-based) at which the term is on; before it the weight is
+   * 0 and the term is not computed. Absent: from the start.
+   */
+  from?: number;
+  /**
+   * Iteration (0-based) at which the term turns off, e.g. an identity loss
+   * for the first 10,000 iterations only (MaskCycleGAN-VC). Absent: never.
+   */
+  until?: number;
 }
 
 /** The loss wiring: named, weighted terms for each side. */

@@ -13,7 +13,7 @@ export type FieldSchema =
   | { type: "string"; nullable?: boolean; values?: readonly string[] }
   | { type: "boolean" }
   | { type: "array"; items: FieldSchema; minLength?: number; nullable?: boolean }
-  | { type: "object"; fields: Record<string, FieldSchema> }
+  | { type: "object"; fields: Record<string, FieldSchema>; optional?: readonly string[] }
   | { type: "record"; values: FieldSchema }
   | { type: "tagged"; tag: string; variants: Record<string, Record<string, FieldSchema>> };
 
@@ -44,7 +44,11 @@ const optimizer: FieldSchema = {
   },
 };
 
-const term: FieldSchema = { type: "object", fields: { weight: num() } };
+const term: FieldSchema = {
+  type: "object",
+  fields: { weight: num(), from: int(0), until: int(1) },
+  optional: ["from", "until"],
+};
 
 /** The schema of {@linkcode Experiment}. */
 export const EXPERIMENT_SCHEMA: FieldSchema = {
@@ -154,6 +158,38 @@ function kindOf(value: unknown): string {
   return typeof value;
 }
 
+/**
+ * Every key `--set` may assign in `value`: its dot paths, plus the optional
+ * fields its objects leave out (e.g. `losses.generator.identity.until`).
+ */
+export function settableKeys(value: unknown): string[] {
+  return walkKeys(value, EXPERIMENT_SCHEMA, "");
+}
+
+function walkKeys(value: unknown, schema: FieldSchema, prefix: string): string[] {
+  const out: string[] = [];
+  const at = (key: string) => (prefix ? `${prefix}.${key}` : key);
+  if (Array.isArray(value) && schema.type === "array") {
+    value.forEach((item, i) =>
+      out.push(at(String(i)), ...walkKeys(item, schema.items, at(String(i))))
+    );
+  } else if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    let fields: Record<string, FieldSchema> = {};
+    if (schema.type === "object") fields = schema.fields;
+    else if (schema.type === "tagged") {
+      fields = { [schema.tag]: str, ...schema.variants[String(record[schema.tag])] };
+    } else if (schema.type === "record") {
+      fields = Object.fromEntries(Object.keys(record).map((k) => [k, schema.values]));
+    }
+    for (const [key, sub] of Object.entries(fields)) {
+      out.push(at(key));
+      if (Object.hasOwn(record, key)) out.push(...walkKeys(record[key], sub, at(key)));
+    }
+  }
+  return out;
+}
+
 /** Check `value` against `schema`; throws a TypeError or RangeError naming `path`. */
 function checkField(value: unknown, schema: FieldSchema, path: string): void {
   const where = path || "experiment";
@@ -237,9 +273,11 @@ function checkField(value: unknown, schema: FieldSchema, path: string): void {
           );
         }
       }
+      const optional = schema.type === "object" ? schema.optional ?? [] : [];
       for (const [key, sub] of Object.entries(fields)) {
         const at = path ? `${path}.${key}` : key;
-        if (!Object.hasOwn(record, key)) {
+        if (!Object.hasOwn(record, key) || record[key] === undefined) {
+          if (optional.includes(key)) continue;
           throw new TypeError(`Invalid experiment field '${at}': missing`);
         }
         checkField(record[key], sub, at);
@@ -274,6 +312,15 @@ export function validateExperiment(value: unknown): Experiment {
     throw new RangeError(
       `Invalid experiment field 'model.discriminator.featureLayer': ${d.featureLayer} exceeds the ${d.widths.length} convs`,
     );
+  }
+  for (const side of ["critic", "generator"] as const) {
+    for (const [name, t] of Object.entries(exp.losses[side])) {
+      if (t.from !== undefined && t.until !== undefined && t.until <= t.from) {
+        throw new RangeError(
+          `Invalid experiment field 'losses.${side}.${name}.until': ${t.until} is not after from (${t.from})`,
+        );
+      }
+    }
   }
   const g = exp.model.generator;
   for (const key of ["edgeKernel", "mergeKernel"] as const) {
