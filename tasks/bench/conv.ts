@@ -8,7 +8,8 @@
  * pass of a transposed convolution) and filter gradient
  * (`Conv2DBackpropFilter`). The matMul rows time the product the convolution
  * amounts to, `[B·Ho·Wo, k²·Ci] × [k²·Ci, Co]`, plain and with the transposes
- * tfjs's MatMul gradient uses.
+ * tfjs's MatMul gradient uses. The last rows time `Tile` as tf.batchNorm's
+ * gradient uses it.
  *
  * @module
  */
@@ -175,6 +176,39 @@ function measureShape(s: ConvShape, rng: Rng): BenchRow[] {
   return rows;
 }
 
+/**
+ * `Tile` as tf.batchNorm's gradient uses it (`[1, 1, 1, C]` by `[B, H, W, 1]`)
+ * at G's largest activation, voxlab's kernel and, on wasm, the package's.
+ */
+function measureTile(rng: Rng): BenchRow[] {
+  const backend = tf.getBackend(), threads = benchBackend().threads;
+  const shape = "1x1x1x32 -> 2x256x256x32";
+  const x = tf.tensor4d(rng.normalArray(32), [1, 1, 1, 32]);
+  const reps = [2, 256, 256, 1];
+  const row = (ms: number, note?: string): BenchRow => {
+    const r: BenchRow = { name: "tile", shape, backend, threads, value: ms, unit: "ms" };
+    r.peakMiB = peakMiB();
+    if (note !== undefined) r.note = note;
+    return r;
+  };
+  try {
+    const rows = [row(timeMs(() => tf.tile(x, reps)), "used by tf.batchNorm's gradient")];
+    if (backend === "wasm") {
+      const own = packageKernel("Tile");
+      const wasm = tf.backend() as unknown as WasmBackend;
+      const ms = timeMs(() =>
+        tf.engine().makeTensorFromTensorInfo(
+          own.kernelFunc({ inputs: { x }, backend: wasm, attrs: { reps } }) as tf.TensorInfo,
+        )
+      );
+      rows.push(row(ms, "tfjs-backend-wasm's own kernel, replaced by voxlab"));
+    }
+    return rows;
+  } finally {
+    x.dispose();
+  }
+}
+
 /** The `conv` bench suite. */
 export const suite: BenchSuite = {
   name: "conv",
@@ -183,6 +217,7 @@ export const suite: BenchSuite = {
     const rng = new Rng("bench-conv");
     const rows: BenchRow[] = [];
     for (const s of CONV_SHAPES) rows.push(...measureShape(s, rng));
+    rows.push(...measureTile(rng));
     return Promise.resolve(rows);
   },
 };
