@@ -226,7 +226,8 @@ export function batchNormTrain(
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
     const affine = tf.add(tf.mul(centered, tf.mul(g, invStd)), b);
     const value = relu ? tf.relu(affine) : affine;
-    save(relu ? [centered, invStd, g, value] : [centered, invStd, g]);
+    // The ReLU's gradient mask is saved as bool (1 byte per element instead of 4).
+    save(relu ? [centered, invStd, g, tf.greater(affine, 0)] : [centered, invStd, g]);
     if (stats) {
       stats.mean = tf.keep(mean);
       stats.variance = tf.keep(variance);
@@ -234,9 +235,9 @@ export function batchNormTrain(
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [sc, sInv, sg, sy] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor4D?];
+        const [sc, sInv, sg, mask] = saved as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.Tensor4D?];
         const m = sc.shape[0] * sc.shape[1] * sc.shape[2];
-        const dz = (sy ? tf.mul(dy, tf.step(sy)) : dy) as tf.Tensor4D;
+        const dz = (mask ? tf.mul(dy, tf.cast(mask, "float32")) : dy) as tf.Tensor4D;
         const dBeta = tf.mul(channelMean(dz), m);
         // Σ dz·x̂ = invStd · Σ dz·(x − mean)
         const dGamma = tf.mul(tf.mul(channelMean(tf.mul(dz, sc) as tf.Tensor4D), m), sInv);
