@@ -125,8 +125,8 @@ abstract class SlotOptimizer implements Optimizer {
   abstract readonly kind: OptimizerKind;
   readonly variables: Readonly<Record<string, tf.Variable>>;
   #lr = 0;
-  protected step = 0;
-  protected slots = new Map<string, tf.Variable>();
+  protected step: number = 0;
+  protected slots: Map<string, tf.Variable> = new Map();
 
   constructor(variables: Record<string, tf.Variable>, learningRate: number, slotNames: string[]) {
     this.variables = { ...variables };
