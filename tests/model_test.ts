@@ -279,6 +279,7 @@ Deno.test("discriminator: outputs, features at conv4, cls head equals a valid co
     const w = d.getWeights();
     const blocks = Object.keys(w).filter((k) => k.startsWith("cls/kernel/"));
     equal(blocks.length, Math.ceil(nOut / CLS_ROWS));
+    equal(d.params.countTrainable(), d.describe().reduce((s, l) => s + l.params, 0));
     // Independent cls: conv5's output through a valid 1×1-map convolution.
     const cls = tf.tidy(() => {
       let h: tf.Tensor4D = x;
