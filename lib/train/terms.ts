@@ -160,3 +160,11 @@ export const BASE_CRITIC_WEIGHTS: Readonly<Record<string, number>> = Object.free
   gradientPenalty: 10,
   classification: 1,
 });
+
+/** The seed experiment 9ada9179's generator weights: the base without the identity-mapping loss. */
+export const SEED_GENERATOR_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
+  adversarial: 1,
+  classification: 1,
+  reconstruction: 10,
+  featureMatching: 10,
+});

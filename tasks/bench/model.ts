@@ -32,6 +32,7 @@ import {
   ganStep,
   generatorTerms,
   RMSprop,
+  SEED_GENERATOR_WEIGHTS,
 } from "../../lib/train/mod.ts";
 import { peakMiB } from "./conv.ts";
 import { benchBackend } from "./runner.ts";
@@ -199,12 +200,7 @@ export function measureModel(
       discriminatorOptimizer: new RMSprop(discriminator.trainableVariables),
     };
     const stepOptions = {
-      generatorTerms: generatorTerms({
-        adversarial: 1,
-        classification: 1,
-        reconstruction: 10,
-        featureMatching: 10,
-      }),
+      generatorTerms: generatorTerms(SEED_GENERATOR_WEIGHTS),
       criticTerms: criticTerms(BASE_CRITIC_WEIGHTS),
       nCritic: 5,
       rng: rng.fork("step"),
