@@ -158,6 +158,22 @@ export class BatchNorm {
 }
 
 /**
+ * Whether the op whose forward pass is running (inside `tf.customGrad`) is
+ * being recorded on a gradient tape: tfjs records only top-level kernels
+ * (kernel depth 1 inside a forward pass) while a gradient is computed. Reads
+ * tfjs-core engine state; if that is unavailable it answers true, which only
+ * costs the saved tensors.
+ */
+function recordingForBackward(): boolean {
+  const state = (tf.engine() as unknown as {
+    state?: { gradientDepth?: unknown; kernelDepth?: unknown };
+  }).state;
+  const g = state?.gradientDepth, k = state?.kernelDepth;
+  if (typeof g !== "number" || typeof k !== "number") return true;
+  return g > 0 && k <= 1;
+}
+
+/**
  * Per-channel mean of NHWC `x` over `[B, H, W]`, as `[C]`: a full-window
  * average pooling, then the mean of the `[B, 1, 1, C]` result over the batch.
  */
@@ -226,8 +242,11 @@ export function batchNormTrain(
     const invStd = tf.rsqrt(tf.add(variance, epsilon));
     const affine = tf.add(tf.mul(centered, tf.mul(g, invStd)), b);
     const value = relu ? tf.relu(affine) : affine;
-    // The ReLU's gradient mask is saved as bool (1 byte per element instead of 4).
-    save(relu ? [centered, invStd, g, tf.greater(affine, 0)] : [centered, invStd, g]);
+    // The ReLU's gradient mask is saved as bool (1 byte per element instead of
+    // 4), and only computed when a gradient tape records this op.
+    if (recordingForBackward()) {
+      save(relu ? [centered, invStd, g, tf.greater(affine, 0)] : [centered, invStd, g]);
+    }
     if (stats) {
       stats.mean = tf.keep(mean);
       stats.variance = tf.keep(variance);
