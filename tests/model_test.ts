@@ -81,8 +81,18 @@ Deno.test("generator: small model runs, shapes match describe(), output in (0, 1
   const g = new Generator(SMALL_G, { rng: new Rng(1) });
   const last = g.describe().at(-1)!;
   const n0 = tf.memory().numTensors;
+  const seen: [string, string][] = [];
   const y = tf.tidy(() =>
-    g.apply(tf.randomUniform([2, 32, 32, 1]), tf.ones([2, 12]) as tf.Tensor2D, { training: true })
+    g.apply(tf.randomUniform([2, 32, 32, 1]), tf.ones([2, 12]) as tf.Tensor2D, {
+      training: true,
+      onLayer: (name, shape) => seen.push([name, shape.join()]),
+    })
+  );
+  // Every computed stage has the shape describe() infers (labels is a virtual stage).
+  deepEqual(
+    seen,
+    g.describe().filter((l) => l.name !== "input" && l.name !== "labels")
+      .map((l) => [l.name, [2, ...l.outputShape].join()]),
   );
   deepEqual(y.shape, [2, ...last.outputShape]);
   const v = y.dataSync();

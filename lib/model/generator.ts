@@ -94,6 +94,13 @@ export interface GeneratorApplyOptions {
    * @default {false}
    */
   training?: boolean;
+  /**
+   * Called with each stage's name and output shape `[B, H, W, C]` as it is
+   * computed (the names of {@linkcode describeGenerator}), e.g. to check
+   * shapes or log activations.
+   * @default {undefined}
+   */
+  onLayer?: (name: string, shape: number[]) => void;
 }
 
 function checkPositiveInt(what: string, value: unknown): void {
@@ -306,10 +313,21 @@ export class Generator {
     const training = options.training ?? false;
     return tf.tidy(() => {
       let h = x;
-      for (const block of this.#down) h = block.apply(h, { training }); // [B, h, w, widths[i]]
+      const report = options.onLayer ?? (() => {});
+      for (const block of this.#down) {
+        h = block.apply(h, { training }); // [B, h, w, widths[i]]
+        report(block.name, h.shape);
+      }
       h = this.#merge.apply(h, tf.cast(c, "float32") as tf.Tensor2D, { training }); // [B, h, w, C]
-      for (const block of this.#res) h = block.apply(h, { training });
-      for (const block of this.#up) h = block.apply(h, { training }); // ... [B, H, W, channels]
+      report(this.#merge.name, h.shape);
+      for (const block of this.#res) {
+        h = block.apply(h, { training });
+        report(block.name, h.shape);
+      }
+      for (const block of this.#up) {
+        h = block.apply(h, { training }); // ... [B, H, W, channels]
+        report(block.name, h.shape);
+      }
       return h;
     });
   }
