@@ -42,7 +42,7 @@ async function useWasm(): Promise<void> {
   } else {
     await tf.setBackend("wasm");
   }
-  ok(wasmKernelsRegistered(), "initBackend registers voxlab's wasm kernels");
+  ok(wasmKernelsRegistered(), "voxlab's wasm kernels are registered once wasm runs");
 }
 
 /** Run `compute` on cpu and on wasm with the same inputs; compare every output. */

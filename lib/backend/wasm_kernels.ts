@@ -6,6 +6,11 @@
  * magnitude slower than its forward convolution. voxlab's replacements are
  * compositions of the package's own fast kernels (see `kernels/`).
  *
+ * They are registered when this module is imported (importing voxlab's
+ * `mod.ts` does it), so code that calls `tf.setBackend("wasm")` itself gets
+ * them too; `initBackend` registers them again, which is a no-op unless
+ * something replaced them.
+ *
  * @module
  */
 
@@ -70,3 +75,5 @@ export function registerWasmKernels(): void {
 export function wasmKernelsRegistered(): boolean {
   return WASM_KERNELS.every(isRegistered);
 }
+
+registerWasmKernels();
