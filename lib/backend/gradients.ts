@@ -37,9 +37,15 @@ export const COMPARISON_GRADIENTS: readonly tf.GradConfig[] = COMPARISONS.map((k
  * ```ts
  * import { registerGradients } from "./gradients.ts";
  * import { tf } from "../deps.ts";
+ * import { ok } from "node:assert/strict";
+ * await tf.setBackend("cpu");
  * registerGradients();
- * const f = (x: tf.Tensor) => tf.sum(tf.square(tf.grad((y: tf.Tensor) => tf.sum(tf.leakyRelu(tf.mul(y, x), 0.2)))(x)));
- * tf.grad(f)(tf.tensor1d([1, -2]));
+ * const x = tf.tensor1d([3, 0.5]);
+ * // Σ (∂/∂x Σ leakyRelu(w·x))² = Σ (w · slope(w·x))², differentiated with respect to w.
+ * const penalty = (w: tf.Tensor) =>
+ *   tf.sum(tf.square(tf.grad((xx: tf.Tensor) => tf.sum(tf.leakyRelu(tf.mul(w, xx), 0.2)))(x)));
+ * const [a, b] = tf.grad(penalty)(tf.tensor1d([1, -2])).dataSync(); // 2·w·slope²
+ * ok(Math.abs(a! - 2) < 1e-6 && Math.abs(b! + 0.16) < 1e-6);
  * ```
  */
 export function registerGradients(): void {

@@ -50,7 +50,8 @@ import { registerGradients } from "./gradients.ts";
  * await tf.setBackend("wasm");
  * registerWasmKernels();
  * const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
- * const dw = tf.grad((w: tf.Tensor4D) => tf.conv2d(x, w, 1, "same").sum())(tf.ones([3, 3, 1, 1]));
+ * const loss = (w: tf.Tensor) => tf.conv2d(x, w as tf.Tensor4D, 1, "same").sum();
+ * const dw = tf.grad(loss)(tf.ones([3, 3, 1, 1]));
  * console.assert(dw.shape.join() === "3,3,1,1");
  * ```
  */
