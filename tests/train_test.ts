@@ -173,6 +173,29 @@ Deno.test("loop: max-steps, max-time, abort and periodic checkpoints", async () 
   }
 });
 
+Deno.test("loop: a signal raised from a timer is seen while every step is synchronous", async () => {
+  // A wasm iteration awaits only microtasks; a signal listener (a macrotask)
+  // must still run between iterations, not at the next file write.
+  const abort = new AbortController();
+  setTimeout(() => abort.abort(), 20);
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end) { /* compute */ }
+  };
+  const result = await runLoop({
+    itersPerEpoch: 10,
+    epochs: 100,
+    step: async () => {
+      busy(5);
+      await Promise.resolve();
+      return { terms: { x: 1 }, lr: {} };
+    },
+    save: () => ({ state: {}, tensors: {} }),
+  }, { maxSteps: 400, signal: abort.signal });
+  equal(result.reason, "signal");
+  ok(result.iteration < 50, `stopped only at iteration ${result.iteration}`);
+});
+
 Deno.test("train task: a NaN on resume stops with the term named and keeps the checkpoint", async () => {
   const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
   try {

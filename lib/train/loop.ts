@@ -279,6 +279,11 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
 
       // Phase 5: periodic checkpoint.
       if (performance.now() - lastSave >= checkpointMs) await save();
+
+      // Phase 6: yield to the event loop. An iteration on wasm resolves its
+      // awaits as microtasks, so without a macrotask turn here a SIGINT or
+      // SIGTERM listener would not run until the next file write.
+      await new Promise((resolve) => setTimeout(resolve, 0));
     }
     if (reason !== "non-finite" && lastCheckpoint !== iteration) await save();
   } finally {
