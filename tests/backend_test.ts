@@ -175,6 +175,8 @@ Deno.test("wasm matMul with transposes (and fused) matches cpu", async () => {
         activation: "relu",
       }));
     }
+    // Broadcast batch dimensions with both transposes.
+    out.push(tf.matMul(normal([1, 5, 3], "ab"), normal([2, 4, 5], "bb"), true, true));
     // The MatMul gradient uses both transposes.
     const a = normal([6, 7], "ga") as tf.Tensor2D, b = normal([7, 3], "gb") as tf.Tensor2D;
     out.push(
