@@ -95,6 +95,9 @@ const CONV_CASES: ConvCase[] = [
   { name: "same k3 s2, odd size", x: [1, 9, 9, 3], k: [3, 3], s: 2, pad: "same", co: 3 },
   { name: "valid k2 s3, unused rows", x: [2, 7, 8, 3], k: [2, 2], s: 3, pad: "valid", co: 3 },
   { name: "padding wider than the filter", x: [1, 5, 4, 3], k: [3, 3], s: 1, pad: 4, co: 2 },
+  // Wide rows: the patch matrix copies long runs with TypedArray.set.
+  { name: "wide k3 s1 p1", x: [1, 3, 100, 3], k: [3, 3], s: 1, pad: 1, co: 2 },
+  { name: "wide k4 s2 p1, odd width", x: [2, 4, 111, 3], k: [4, 4], s: 2, pad: 1, co: 2 },
   // Up to two input channels the input gradient is a product plus a scatter-add.
   { name: "conv k4 s2 p1, one channel", x: [2, 8, 10, 1], k: [4, 4], s: 2, pad: 1, co: 4 },
   { name: "conv k7 s1 p3, two channels", x: [1, 9, 8, 2], k: [7, 7], s: 1, pad: 3, co: 3 },
