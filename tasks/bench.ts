@@ -9,13 +9,13 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { BACKEND_NAMES, BackendError, type BackendName } from "../lib/backend/mod.ts";
+import { BACKEND_NAMES, BackendError } from "../lib/backend/mod.ts";
 import { suite as conv } from "./bench/conv.ts";
 import { suite as model } from "./bench/model.ts";
 import { suite as data } from "./bench/data.ts";
 import { formatTable, runSuitesHere, runSuitesPerThreadCount } from "./bench/runner.ts";
 import type { BenchRow, BenchSuite } from "./bench/types.ts";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, type TaskArgs, usageError } from "./cli.ts";
 
 /** Every bench suite, in the order they run. */
 export const SUITES: readonly BenchSuite[] = [conv, data, model];
@@ -35,23 +35,28 @@ Options:
   --per-thread-only  with --threads: skip suites not measured per thread count
   --help             show this help`;
 
-/** Parse the flags, run the bench, print and save the table. */
-async function main(args: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      only: { type: "string", multiple: true },
-      threads: { type: "string" },
-      backend: { type: "string" },
-      json: { type: "string" },
-      "per-thread-only": { type: "boolean" },
-      help: { type: "boolean" },
-    },
-  });
-  if (values.help) {
-    console.log(USAGE);
-    return;
+/** The bench's flags besides `--help`. */
+const OPTIONS = {
+  only: { type: "string", multiple: true },
+  threads: { type: "string" },
+  backend: { type: "string" },
+  json: { type: "string" },
+  "per-thread-only": { type: "boolean" },
+} as const;
+
+/** Parse the flags, run the bench, print and save the table; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const cli = { name: "bench", usage: USAGE, options: OPTIONS };
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
+  if (parsed.positionals.length > 0) {
+    return usageError(cli, `Cannot run the bench: unexpected argument '${parsed.positionals[0]}'`);
   }
+  return await runKnown([RangeError, BackendError, TypeError], () => bench(args, parsed.values));
+}
+
+/** Run the suites the flags select, print the table and write the rows. */
+async function bench(args: string[], values: TaskArgs<typeof OPTIONS>["values"]): Promise<number> {
   const only = values.only ?? [];
   for (const name of only) {
     if (!SUITES.some((s) => s.name === name)) {
@@ -60,20 +65,10 @@ async function main(args: string[]): Promise<void> {
       );
     }
   }
-  const backend = (values.backend ?? "wasm") as BackendName;
-  if (!BACKEND_NAMES.includes(backend)) {
-    throw new RangeError(
-      `Cannot run the bench on backend '${backend}': expected one of ${BACKEND_NAMES.join(", ")}`,
-    );
-  }
+  const backend = choiceFlag("--backend", values.backend ?? "wasm", BACKEND_NAMES);
   let rows: BenchRow[];
   if (values.threads !== undefined) {
-    const threads = Number(values.threads);
-    if (!Number.isInteger(threads) || threads < 0) {
-      throw new RangeError(
-        `Cannot run the bench with --threads '${values.threads}': expected an integer >= 0`,
-      );
-    }
+    const threads = intFlag("--threads", values.threads, 0);
     const suites = SUITES.filter((s) => only.length === 0 || only.includes(s.name));
     rows = await runSuitesHere(suites, {
       backend,
@@ -93,18 +88,7 @@ async function main(args: string[]): Promise<void> {
     JSON.stringify({ date: new Date().toISOString(), args, rows }, null, 2) + "\n",
   );
   console.log(`bench: rows written to ${json}`);
+  return 0;
 }
 
-if (import.meta.main) {
-  try {
-    await main(Deno.args);
-  } catch (error) {
-    if (
-      error instanceof RangeError || error instanceof BackendError || error instanceof TypeError
-    ) {
-      console.error(error.message);
-      Deno.exit(1);
-    }
-    throw error;
-  }
-}
+if (import.meta.main) Deno.exit(await main(Deno.args));

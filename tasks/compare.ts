@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { CompareError, compareRunDirs } from "../lib/eval/compare.ts";
+import { intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE = `Usage: deno task compare <run dir>... [options]
 
@@ -22,49 +22,29 @@ Options:
 
 /** Run the compare task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        out: { type: "string", default: "compare.md" },
-        window: { type: "string", default: "50" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`compare: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const cli = {
+    name: "compare",
+    usage: USAGE,
+    prefix: "compare: ",
+    options: {
+      out: { type: "string", default: "compare.md" },
+      window: { type: "string", default: "50" },
+    },
+  } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length === 0) {
-    console.error(`compare: no run directories given\n\n${USAGE}`);
-    return 1;
+    return usageError(cli, "Cannot compare: no run directories given");
   }
-  const window = Number(parsed.values.window);
-  if (!Number.isInteger(window) || window < 1) {
-    console.error(`compare: --window must be a positive integer, got '${parsed.values.window}'`);
-    return 1;
-  }
-  try {
+  return await runKnown([CompareError, SyntaxError, RangeError], async () => {
     const { markdown } = await compareRunDirs(parsed.positionals, {
       out: parsed.values.out,
-      window,
+      window: intFlag("--window", parsed.values.window),
     });
     console.log(markdown);
     console.log(`compare: written to ${parsed.values.out}`);
     return 0;
-  } catch (e) {
-    if (e instanceof CompareError || e instanceof SyntaxError) {
-      console.error(`compare: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  }, { prefix: cli.prefix });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { BACKEND_NAMES, BackendError, type BackendName, initBackend } from "../lib/backend/mod.ts";
+import { BACKEND_NAMES, BackendError, initBackend } from "../lib/backend/mod.ts";
 import { DataError } from "../lib/data/errors.ts";
 import { LabelError } from "../lib/data/labels.ts";
 import {
@@ -18,6 +17,7 @@ import {
   targetLabels,
 } from "../lib/eval/convert.ts";
 import { loadRunGenerator } from "../lib/eval/load_run.ts";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE =
   `Usage: deno task convert <run dir | checkpoint> --input <wav or folder> --target speaker=<id>[,attr=value] [options]
@@ -38,66 +38,48 @@ Options:
   --threads <n>       wasm threads, 0 = one per core (default: 0)
   --help              show this help`;
 
-function positiveInt(flag: string, text: string, min = 1): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
-    throw new ConvertError(`Invalid ${flag} '${text}': expected an integer >= ${min}`);
-  }
-  return n;
-}
-
 /** Run the convert task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        input: { type: "string" },
-        target: { type: "string" },
-        out: { type: "string", default: "converted" },
-        iterations: { type: "string", default: "60" },
-        step: { type: "string" },
-        backend: { type: "string", default: "auto" },
-        threads: { type: "string", default: "0" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`convert: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
+  const cli = {
+    name: "convert",
+    usage: USAGE,
+    prefix: "convert: ",
+    options: {
+      input: { type: "string" },
+      target: { type: "string" },
+      out: { type: "string", default: "converted" },
+      iterations: { type: "string", default: "60" },
+      step: { type: "string" },
+      backend: { type: "string", default: "auto" },
+      threads: { type: "string", default: "0" },
+    },
+  } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  if (parsed.positionals.length !== 1 || !v.input || !v.target) {
-    console.error(
-      `convert: expected a run directory or checkpoint, --input and --target\n\n${USAGE}`,
+  const { input, target: targetSpec } = v;
+  if (parsed.positionals.length !== 1 || !input || !targetSpec) {
+    return usageError(
+      cli,
+      "Cannot convert: expected a run directory or checkpoint, --input and --target",
     );
-    return 1;
   }
-  try {
-    if (!BACKEND_NAMES.includes(v.backend as BackendName)) {
-      throw new ConvertError(
-        `Invalid --backend '${v.backend}': expected one of ${BACKEND_NAMES.join(", ")}`,
-      );
-    }
-    const iterations = positiveInt("--iterations", v.iterations);
-    const threads = positiveInt("--threads", v.threads, 0);
-    const inputs = await listAudioInputs(v.input);
-    await initBackend({ backend: v.backend as BackendName, threads });
+  const known = [ConvertError, DataError, LabelError, BackendError, RangeError];
+  return await runKnown(known, async () => {
+    const backend = choiceFlag("--backend", v.backend, BACKEND_NAMES);
+    const iterations = intFlag("--iterations", v.iterations);
+    const threads = intFlag("--threads", v.threads, 0);
+    const inputs = await listAudioInputs(input);
+    await initBackend({ backend, threads });
     const run = await loadRunGenerator(parsed.positionals[0]!, { progress: false });
     try {
-      const target = parseTarget(v.target, run.dataset.schema);
+      const target = parseTarget(targetSpec, run.dataset.schema);
       const labels = targetLabels(target, run.dataset);
       const suffix = "_to_" + Object.values(target).join("_").replace(/[^A-Za-z0-9._-]+/g, "-");
       const width = run.dataset.features.segmentFrames;
       console.log(
         `convert: ${inputs.length} file(s) with ${run.experiment.meta.id} at iteration ${run.iteration} ` +
-          `(${run.runDir}) to ${v.target}`,
+          `(${run.runDir}) to ${targetSpec}`,
       );
       const result = await convertFiles(
         (x, c) => run.generator.apply(x, c, { training: false }),
@@ -107,7 +89,7 @@ export async function main(args: string[]): Promise<number> {
           width,
           iterations,
           suffix,
-          ...(v.step ? { step: positiveInt("--step", v.step) } : {}),
+          ...(v.step ? { step: intFlag("--step", v.step) } : {}),
         },
       );
       for (const s of result.skipped) console.error(`convert: skipped '${s.path}': ${s.problem}`);
@@ -119,16 +101,7 @@ export async function main(args: string[]): Promise<number> {
     } finally {
       run.generator.dispose();
     }
-  } catch (e) {
-    if (
-      e instanceof ConvertError || e instanceof DataError || e instanceof LabelError ||
-      e instanceof BackendError || e instanceof RangeError
-    ) {
-      console.error(`convert: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  }, { prefix: cli.prefix });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

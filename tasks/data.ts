@@ -5,7 +5,6 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import {
   buildDemoCorpus,
   DataError,
@@ -14,6 +13,7 @@ import {
   loadDataset,
   type LoadDatasetOptions,
 } from "../lib/data/mod.ts";
+import { intFlag, parseTaskArgs, runKnown } from "./cli.ts";
 
 const USAGE = `Usage:
   deno task data prepare [<dataset>] [options]
@@ -38,48 +38,34 @@ Options:
   --quiet               no progress bar
   --help                show this help`;
 
-function intFlag(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`Invalid --${name} '${value}': expected a positive integer`);
-  }
-  return n;
+/** Read an optional positive-integer flag. */
+function optionalInt(flag: string, text: string | undefined): number | undefined {
+  return text === undefined ? undefined : intFlag(flag, text);
 }
 
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        strict: { type: "boolean", default: false },
-        "cache-dir": { type: "string" },
-        workers: { type: "string" },
-        "sample-rate": { type: "string" },
-        hop: { type: "string" },
-        bins: { type: "string" },
-        match: { type: "string" },
-        "speaker-info": { type: "string" },
-        dir: { type: "string" },
-        quiet: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`Cannot parse arguments: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
+  const parsed = parseTaskArgs(args, {
+    name: "data",
+    usage: USAGE,
+    options: {
+      strict: { type: "boolean", default: false },
+      "cache-dir": { type: "string" },
+      workers: { type: "string" },
+      "sample-rate": { type: "string" },
+      hop: { type: "string" },
+      bins: { type: "string" },
+      match: { type: "string" },
+      "speaker-info": { type: "string" },
+      dir: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const [command, source, ...extra] = parsed.positionals;
-  try {
-    const workers = intFlag("workers", v.workers);
+  return await runKnown([DataError, LabelError, RangeError], async () => {
+    const workers = optionalInt("--workers", v.workers);
     if (command === "demo") {
       if (source !== undefined) throw new RangeError(`Unexpected argument '${source}' for 'demo'`);
       const corpus = await buildDemoCorpus({
@@ -103,8 +89,8 @@ export async function main(args: string[]): Promise<number> {
     }
     if (extra.length > 0) throw new RangeError(`Unexpected arguments: ${extra.join(" ")}`);
     const features: Partial<FeatureConfig> = {};
-    const sr = intFlag("sample-rate", v["sample-rate"]), hop = intFlag("hop", v.hop);
-    const bins = intFlag("bins", v.bins);
+    const sr = optionalInt("--sample-rate", v["sample-rate"]);
+    const hop = optionalInt("--hop", v.hop), bins = optionalInt("--bins", v.bins);
     if (sr) features.sampleRate = sr;
     if (hop) features.hop = hop;
     if (bins) features.bins = bins;
@@ -142,13 +128,7 @@ export async function main(args: string[]): Promise<number> {
       if (ds.skipped.length > 20) console.log(`  … and ${ds.skipped.length - 20} more`);
     }
     return 0;
-  } catch (e) {
-    if (e instanceof DataError || e instanceof LabelError || e instanceof RangeError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

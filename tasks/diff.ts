@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { diff, ExperimentLoadError, formatDiff, loadExperiment } from "../lib/experiment/mod.ts";
+import { parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE = `Usage: deno task diff <a.ts> <b.ts> [--meta]
 
@@ -18,41 +18,24 @@ Options:
 
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        meta: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`Cannot parse arguments: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const cli = {
+    name: "diff",
+    usage: USAGE,
+    options: { meta: { type: "boolean", default: false } },
+  } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length !== 2) {
-    console.error(
-      `Cannot diff: expected two experiment files, got ${parsed.positionals.length}\n\n${USAGE}`,
+    return usageError(
+      cli,
+      `Cannot diff: expected two experiment files, got ${parsed.positionals.length}`,
     );
-    return 1;
   }
-  try {
+  return await runKnown([ExperimentLoadError], async () => {
     const [a, b] = await Promise.all(parsed.positionals.map((p) => loadExperiment(p)));
     console.log(formatDiff(diff(a!, b!, { includeMeta: parsed.values.meta })));
     return 0;
-  } catch (e) {
-    if (e instanceof ExperimentLoadError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

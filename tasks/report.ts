@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { RunDirError, writeReport } from "../lib/experiment/run_dir.ts";
+import { parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE = `Usage: deno task report <run dir>
 
@@ -17,37 +17,19 @@ Options:
 
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: { help: { type: "boolean", default: false } },
-    });
-  } catch (e) {
-    console.error(`Cannot parse arguments: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
-  if (parsed.values.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const cli = { name: "report", usage: USAGE, options: {} } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   if (parsed.positionals.length !== 1) {
-    console.error(
-      `Cannot write report: expected one run directory, got ${parsed.positionals.length}\n\n${USAGE}`,
+    return usageError(
+      cli,
+      `Cannot write report: expected one run directory, got ${parsed.positionals.length}`,
     );
-    return 1;
   }
-  try {
+  return await runKnown([RunDirError], async () => {
     console.log(await writeReport(parsed.positionals[0]!));
     return 0;
-  } catch (e) {
-    if (e instanceof RunDirError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

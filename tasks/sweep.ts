@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { parseGrid, runSweep, SweepError } from "../lib/eval/sweep.ts";
+import { intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE =
   `Usage: deno task sweep <experiment.ts> --grid key=v1,v2 [--grid key=v1,v2 …] [options]
@@ -35,46 +35,33 @@ function stamp(): string {
 
 /** Run the sweep task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        grid: { type: "string", multiple: true, default: [] },
-        parallel: { type: "string", default: "1" },
-        out: { type: "string" },
-        set: { type: "string", multiple: true, default: [] },
-        "max-steps": { type: "string" },
-        "max-time": { type: "string" },
-        data: { type: "string" },
-        backend: { type: "string" },
-        threads: { type: "string" },
-        window: { type: "string", default: "50" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`sweep: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
+  const cli = {
+    name: "sweep",
+    usage: USAGE,
+    prefix: "sweep: ",
+    options: {
+      grid: { type: "string", multiple: true, default: [] as string[] },
+      parallel: { type: "string", default: "1" },
+      out: { type: "string" },
+      set: { type: "string", multiple: true, default: [] as string[] },
+      "max-steps": { type: "string" },
+      "max-time": { type: "string" },
+      data: { type: "string" },
+      backend: { type: "string" },
+      threads: { type: "string" },
+      window: { type: "string", default: "50" },
+    },
+  } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (parsed.positionals.length !== 1) {
-    console.error(
-      `sweep: expected one experiment file, got ${parsed.positionals.length}\n\n${USAGE}`,
+    return usageError(
+      cli,
+      `Cannot sweep: expected one experiment file, got ${parsed.positionals.length}`,
     );
-    return 1;
   }
   const experiment = parsed.positionals[0]!;
-  const parallel = Number(v.parallel), window = Number(v.window);
-  if (!Number.isInteger(window) || window < 1) {
-    console.error(`sweep: --window must be a positive integer, got '${v.window}'`);
-    return 1;
-  }
   const trainArgs = [
     ...v.set.flatMap((s) => ["--set", s]),
     ...(["max-steps", "max-time", "data", "backend", "threads"] as const).flatMap((k) =>
@@ -82,7 +69,9 @@ export async function main(args: string[]): Promise<number> {
     ),
   ];
   const name = experiment.split("/").pop()!.replace(/\.ts$/, "");
-  try {
+  return await runKnown([SweepError, RangeError], async () => {
+    const window = intFlag("--window", v.window);
+    const parallel = intFlag("--parallel", v.parallel);
     const result = await runSweep(experiment, {
       grid: parseGrid(v.grid),
       parallel,
@@ -95,13 +84,7 @@ export async function main(args: string[]): Promise<number> {
     const failed = result.runs.filter((r) => r.code !== 0).length;
     if (failed > 0) console.error(`sweep: ${failed} of ${result.runs.length} runs failed`);
     return failed > 0 ? 1 : 0;
-  } catch (e) {
-    if (e instanceof SweepError) {
-      console.error(`sweep: ${e.message}`);
-      return 1;
-    }
-    throw e;
-  }
+  }, { prefix: cli.prefix });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

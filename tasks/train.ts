@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { BACKEND_NAMES, BackendError, type BackendName, initBackend } from "../lib/backend/mod.ts";
+import { BACKEND_NAMES, BackendError, initBackend } from "../lib/backend/mod.ts";
 import { DataError } from "../lib/data/errors.ts";
 import { LabelError } from "../lib/data/labels.ts";
 import {
@@ -18,6 +17,7 @@ import {
 import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
 import { RunDirError } from "../lib/experiment/run_dir.ts";
 import { CheckpointError } from "../lib/train/checkpoint.ts";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
        deno task train --resume <run dir> [<experiment.ts>] [options]
@@ -56,56 +56,44 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * unit;
 }
 
-function parseCount(flag: string, text: string, min: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min) {
-    throw new RangeError(`Invalid ${flag} '${text}': expected an integer >= ${min}`);
-  }
-  return n;
-}
-
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: true,
-      options: {
-        set: { type: "string", multiple: true, default: [] },
-        data: { type: "string" },
-        backend: { type: "string", default: "auto" },
-        threads: { type: "string", default: "0" },
-        "max-steps": { type: "string" },
-        "max-time": { type: "string" },
-        resume: { type: "string" },
-        force: { type: "boolean", default: false },
-        out: { type: "string", default: "runs" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    console.error(`Cannot parse arguments: ${(e as Error).message}\n\n${USAGE}`);
-    return 1;
-  }
+  const cli = {
+    name: "train",
+    usage: USAGE,
+    options: {
+      set: { type: "string", multiple: true, default: [] as string[] },
+      data: { type: "string" },
+      backend: { type: "string", default: "auto" },
+      threads: { type: "string", default: "0" },
+      "max-steps": { type: "string" },
+      "max-time": { type: "string" },
+      resume: { type: "string" },
+      force: { type: "boolean", default: false },
+      out: { type: "string", default: "runs" },
+    },
+  } as const;
+  const parsed = parseTaskArgs(args, cli);
+  if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  if (v.help) {
-    console.log(USAGE);
-    return 0;
-  }
   if (parsed.positionals.length > 1 || (parsed.positionals.length === 0 && !v.resume)) {
-    console.error(`Cannot train: expected one experiment file\n\n${USAGE}`);
-    return 1;
+    return usageError(cli, "Cannot train: expected one experiment file");
   }
-  try {
-    if (!BACKEND_NAMES.includes(v.backend as BackendName)) {
-      throw new RangeError(
-        `Invalid --backend '${v.backend}': expected one of ${BACKEND_NAMES.join(", ")}`,
-      );
-    }
-    const threads = parseCount("--threads", v.threads, 0);
+  const known = [
+    ExperimentLoadError,
+    OverrideError,
+    RunDirError,
+    CheckpointError,
+    BackendError,
+    DataError,
+    LabelError,
+    RangeError,
+  ];
+  return await runKnown(known, async () => {
+    const backendName = choiceFlag("--backend", v.backend, BACKEND_NAMES);
+    const threads = intFlag("--threads", v.threads, 0);
     const maxSteps = v["max-steps"] !== undefined
-      ? parseCount("--max-steps", v["max-steps"], 1)
+      ? intFlag("--max-steps", v["max-steps"])
       : undefined;
     const maxSeconds = v["max-time"] !== undefined ? parseDuration(v["max-time"]) : undefined;
 
@@ -116,7 +104,7 @@ export async function main(args: string[]): Promise<number> {
     if (v.data !== undefined) overrides.push(`data.dataset=${v.data === "demo" ? "null" : v.data}`);
     exp = applyOverrides(exp, overrides);
 
-    const backend = await initBackend({ backend: v.backend as BackendName, threads });
+    const backend = await initBackend({ backend: backendName, threads });
     const result = await trainExperiment(exp, {
       root: v.out,
       ...(v.resume ? { resume: v.resume } : {}),
@@ -130,23 +118,7 @@ export async function main(args: string[]): Promise<number> {
     console.log(result.message);
     console.log(`voxlab: report ${result.report}`);
     return result.loop.reason === "non-finite" ? 1 : 0;
-  } catch (e) {
-    const known = [
-      ExperimentLoadError,
-      OverrideError,
-      RunDirError,
-      CheckpointError,
-      BackendError,
-      DataError,
-      LabelError,
-      RangeError,
-    ];
-    if (known.some((k) => e instanceof k)) {
-      console.error((e as Error).message);
-      return 1;
-    }
-    throw e;
-  }
+  });
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -1,0 +1,170 @@
+/**
+ * The command-line plumbing every task shares: parse the flags (`--help`
+ * prints the usage, a bad flag is a one-line error), read integer and choice
+ * flags, and turn known errors into a one-line message and exit code 1.
+ *
+ * @module
+ */
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
+/** How a task describes its command line to {@linkcode parseTaskArgs}. */
+export interface TaskCli<O extends ParseArgsOptionsConfig> {
+  /** The task's name, used in the hint `see 'deno task NAME --help'`. */
+  name: string;
+  /** The usage text `--help` prints; it lists every flag. */
+  usage: string;
+  /** The flags besides `--help`, as for `parseArgs` from `node:util`. */
+  options: O;
+  /**
+   * Put before every error line, e.g. `"compare: "`.
+   * @default {""}
+   */
+  prefix?: string;
+}
+
+/** The flags and positionals of a task's command line, as `parseArgs` returns them. */
+export type TaskArgs<O extends ParseArgsOptionsConfig> = ReturnType<
+  typeof parseArgs<{
+    args: string[];
+    allowPositionals: true;
+    options: O & { help: { type: "boolean"; default: false } };
+  }>
+>;
+
+/**
+ * Parse a task's command line. Returns the exit code instead when there is
+ * nothing left to do: 0 after printing the usage for `--help`, 1 after a
+ * one-line error for an unknown flag or a flag without its value.
+ *
+ * @example Parse, or return the exit code
+ * ```ts
+ * import { parseTaskArgs } from "./cli.ts";
+ * const parsed = parseTaskArgs(["a.ts", "--out", "x"], {
+ *   name: "demo",
+ *   usage: "Usage: deno task demo <file> [--out DIR]",
+ *   options: { out: { type: "string", default: "runs" } },
+ * });
+ * if (typeof parsed !== "number") console.log(parsed.values.out, parsed.positionals);
+ * ```
+ */
+export function parseTaskArgs<const O extends ParseArgsOptionsConfig>(
+  args: string[],
+  cli: TaskCli<O>,
+): TaskArgs<O> | number {
+  let parsed: TaskArgs<O>;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { ...cli.options, help: { type: "boolean", default: false } as const },
+    }) as TaskArgs<O>;
+  } catch (e) {
+    // node's message goes on with advice about '--'; its first sentence is the point.
+    const first = (e as Error).message.split(/\.\s/)[0]!.replace(/\.$/, "");
+    return usageError(cli, `Cannot parse arguments: ${first}`);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(cli.usage);
+    return 0;
+  }
+  return parsed;
+}
+
+/**
+ * Print a one-line usage error (with the hint to `--help`) and return exit code 1.
+ *
+ * @example Too many positionals
+ * ```ts
+ * import { usageError } from "./cli.ts";
+ * const code = usageError({ name: "demo" }, "Cannot run: expected one file, got 2");
+ * console.assert(code === 1);
+ * ```
+ */
+export function usageError(cli: { name: string; prefix?: string }, message: string): number {
+  console.error(`${cli.prefix ?? ""}${message}; see 'deno task ${cli.name} --help'`);
+  return 1;
+}
+
+/**
+ * Read an integer flag.
+ *
+ * @param flag The flag as the user typed it, e.g. `--threads`.
+ * @param text The flag's value.
+ * @param min The smallest value allowed.
+ * @throws {RangeError} when `text` is not an integer >= `min`.
+ * @example Zero threads means one per core
+ * ```ts
+ * import { intFlag } from "./cli.ts";
+ * console.assert(intFlag("--threads", "0", 0) === 0);
+ * ```
+ */
+export function intFlag(flag: string, text: string, min = 1): number {
+  const n = Number(text);
+  if (text.trim() === "" || !Number.isInteger(n) || n < min) {
+    throw new RangeError(`Invalid ${flag} '${text}': expected an integer >= ${min}`);
+  }
+  return n;
+}
+
+/**
+ * Read a flag that must be one of a fixed list of names.
+ *
+ * @throws {RangeError} when `text` is not in `choices`.
+ * @example A backend name
+ * ```ts
+ * import { choiceFlag } from "./cli.ts";
+ * const backend = choiceFlag("--backend", "cpu", ["cpu", "wasm"] as const);
+ * ```
+ */
+export function choiceFlag<T extends string>(
+  flag: string,
+  text: string,
+  choices: readonly T[],
+): T {
+  if (!(choices as readonly string[]).includes(text)) {
+    throw new RangeError(`Invalid ${flag} '${text}': expected one of ${choices.join(", ")}`);
+  }
+  return text as T;
+}
+
+/** An error class a task turns into a one-line message. */
+// deno-lint-ignore no-explicit-any
+export type ErrorClass = abstract new (...args: any[]) => Error;
+
+/** Options for {@linkcode runKnown}. */
+export interface RunKnownOptions {
+  /**
+   * Put before the error line, e.g. `"convert: "`.
+   * @default {""}
+   */
+  prefix?: string;
+}
+
+/**
+ * Run a task's body; an error of one of the `known` classes becomes one line
+ * on stderr (after `prefix`) and exit code 1, anything else is rethrown.
+ *
+ * @example Map a RangeError to exit code 1
+ * ```ts
+ * import { runKnown } from "./cli.ts";
+ * const code = await runKnown([RangeError], () => {
+ *   throw new RangeError("Invalid --n 'x': expected an integer >= 1");
+ * }, { prefix: "demo: " });
+ * console.assert(code === 1);
+ * ```
+ */
+export async function runKnown(
+  known: readonly ErrorClass[],
+  body: () => number | Promise<number>,
+  options: RunKnownOptions = {},
+): Promise<number> {
+  try {
+    return await body();
+  } catch (e) {
+    if (known.some((k) => e instanceof k)) {
+      console.error(`${options.prefix ?? ""}${(e as Error).message}`);
+      return 1;
+    }
+    throw e;
+  }
+}
