@@ -158,6 +158,76 @@ export interface ConvBlockOptions {
 }
 
 /**
+ * What {@linkcode ConvBlock} and {@linkcode DeconvBlock} share: a checked
+ * geometry, the kernel `name/LAYER/kernel`, and BatchNorm (`name/bn/*`) or a
+ * bias (`name/LAYER/bias`) followed by the activation.
+ */
+export abstract class ConvLikeBlock implements Block {
+  /** Stage name. */
+  readonly name: string;
+  /** Input channels. */
+  readonly inChannels: number;
+  /** Geometry. */
+  readonly geometry: Readonly<ConvGeometry>;
+  /** Kernel: `[k, k, C_in, C_out]` for a convolution, `[k, k, C_out, C_in]` for a deconvolution. */
+  readonly kernel: tf.Variable;
+  /** Bias `[C_out]`, only without BatchNorm. */
+  readonly bias: tf.Variable | null;
+  /** The BatchNorm layer, if any. */
+  readonly bn: BatchNorm | null;
+  /** Activation. */
+  readonly activation: Activation;
+  /** LeakyReLU slope. */
+  readonly slope: number;
+
+  /**
+   * Check `geometry`, then create the kernel (shape and initial values from
+   * `initKernel`) and BatchNorm or a bias in `store`, in that order.
+   */
+  protected constructor(
+    store: ParamStore,
+    name: string,
+    inChannels: number,
+    geometry: ConvGeometry,
+    options: ConvBlockOptions,
+    layer: "conv" | "deconv",
+    initKernel: (geometry: ConvGeometry) => { shape: number[]; values: Float32Array },
+  ) {
+    checkGeometry(name, geometry);
+    this.name = name;
+    this.inChannels = inChannels;
+    this.geometry = { ...geometry };
+    this.activation = options.activation ?? "relu";
+    this.slope = options.slope ?? 0.2;
+    const { filters } = geometry;
+    const init = initKernel(geometry);
+    this.kernel = store.add(`${name}/${layer}/kernel`, init.shape, init.values);
+    const useBn = options.batchNorm ?? true;
+    this.bias = useBn
+      ? null
+      : store.add(`${name}/${layer}/bias`, [filters], new Float32Array(filters));
+    this.bn = useBn ? new BatchNorm(store, `${name}/bn`, filters, options.batchNormConfig) : null;
+  }
+
+  /** `[B, H, W, C_in]` → `[B, H', W', C_out]`. */
+  abstract apply(x: tf.Tensor4D, options: { training: boolean }): tf.Tensor4D;
+
+  /** @inheritdoc */
+  abstract outputShape(input: Shape3): Shape3;
+
+  /** BatchNorm (or bias) and activation of a (de)convolution output. */
+  finish(y: tf.Tensor4D, training: boolean): tf.Tensor4D {
+    if (this.bn) {
+      if (this.activation === "relu" || this.activation === "linear") {
+        return this.bn.apply(y, { training, activation: this.activation });
+      }
+      return activate(this.bn.apply(y, { training }), this.activation, this.slope);
+    }
+    return activate(tf.add(y, this.bias!), this.activation, this.slope);
+  }
+}
+
+/**
  * Convolution (Chainer padding) → optional BatchNorm → activation.
  * Weights: `name/conv/kernel` `[k, k, C_in, C_out]`, `name/conv/bias` (only
  * without BatchNorm), `name/bn/*`.
@@ -175,24 +245,7 @@ export interface ConvBlockOptions {
  * store.dispose();
  * ```
  */
-export class ConvBlock implements Block {
-  /** Stage name. */
-  readonly name: string;
-  /** Input channels. */
-  readonly inChannels: number;
-  /** Geometry. */
-  readonly geometry: Readonly<ConvGeometry>;
-  /** Kernel `[k, k, C_in, C_out]`. */
-  readonly kernel: tf.Variable;
-  /** Bias `[C_out]`, only without BatchNorm. */
-  readonly bias: tf.Variable | null;
-  /** The BatchNorm layer, if any. */
-  readonly bn: BatchNorm | null;
-  /** Activation. */
-  readonly activation: Activation;
-  /** LeakyReLU slope. */
-  readonly slope: number;
-
+export class ConvBlock extends ConvLikeBlock {
   /** Create the block's variables in `store`, drawing initial values from `rng`. */
   constructor(
     store: ParamStore,
@@ -202,22 +255,13 @@ export class ConvBlock implements Block {
     geometry: ConvGeometry,
     options: ConvBlockOptions = {},
   ) {
-    checkGeometry(name, geometry);
-    this.name = name;
-    this.inChannels = inChannels;
-    this.geometry = { ...geometry };
-    this.activation = options.activation ?? "relu";
-    this.slope = options.slope ?? 0.2;
-    const { filters, kernel: k } = geometry;
-    const fanIn = k * k * inChannels;
-    this.kernel = store.add(
-      `${name}/conv/kernel`,
-      [k, k, inChannels, filters],
-      lecunNormal(rng, fanIn * filters, fanIn),
-    );
-    const useBn = options.batchNorm ?? true;
-    this.bias = useBn ? null : store.add(`${name}/conv/bias`, [filters], new Float32Array(filters));
-    this.bn = useBn ? new BatchNorm(store, `${name}/bn`, filters, options.batchNormConfig) : null;
+    super(store, name, inChannels, geometry, options, "conv", ({ filters, kernel: k }) => {
+      const fanIn = k * k * inChannels;
+      return {
+        shape: [k, k, inChannels, filters],
+        values: lecunNormal(rng, fanIn * filters, fanIn),
+      };
+    });
   }
 
   /** `[B, H, W, C_in]` → `[B, H', W', C_out]`. */
@@ -226,17 +270,6 @@ export class ConvBlock implements Block {
     const { stride, pad } = this.geometry;
     const y = tf.conv2d(x, this.kernel as tf.Tensor4D, stride, pad);
     return this.finish(y, options.training);
-  }
-
-  /** BatchNorm (or bias) and activation of a convolution output. */
-  finish(y: tf.Tensor4D, training: boolean): tf.Tensor4D {
-    if (this.bn) {
-      if (this.activation === "relu" || this.activation === "linear") {
-        return this.bn.apply(y, { training, activation: this.activation });
-      }
-      return activate(this.bn.apply(y, { training }), this.activation, this.slope);
-    }
-    return activate(tf.add(y, this.bias!), this.activation, this.slope);
   }
 
   /** @inheritdoc */
@@ -269,24 +302,7 @@ export class ConvBlock implements Block {
  * store.dispose();
  * ```
  */
-export class DeconvBlock implements Block {
-  /** Stage name. */
-  readonly name: string;
-  /** Input channels. */
-  readonly inChannels: number;
-  /** Geometry. */
-  readonly geometry: Readonly<ConvGeometry>;
-  /** Kernel `[k, k, C_out, C_in]`. */
-  readonly kernel: tf.Variable;
-  /** Bias `[C_out]`, only without BatchNorm. */
-  readonly bias: tf.Variable | null;
-  /** The BatchNorm layer, if any. */
-  readonly bn: BatchNorm | null;
-  /** Activation. */
-  readonly activation: Activation;
-  /** LeakyReLU slope. */
-  readonly slope: number;
-
+export class DeconvBlock extends ConvLikeBlock {
   /** Create the block's variables in `store`, drawing initial values from `rng`. */
   constructor(
     store: ParamStore,
@@ -296,25 +312,14 @@ export class DeconvBlock implements Block {
     geometry: ConvGeometry,
     options: ConvBlockOptions = {},
   ) {
-    checkGeometry(name, geometry);
-    this.name = name;
-    this.inChannels = inChannels;
-    this.geometry = { ...geometry };
-    this.activation = options.activation ?? "relu";
-    this.slope = options.slope ?? 0.2;
-    const { filters, kernel: k } = geometry;
-    // Chainer's fan-in for a deconvolution weight (C_in, C_out, k, k) is C_out·k·k.
-    const fanIn = k * k * filters;
-    this.kernel = store.add(
-      `${name}/deconv/kernel`,
-      [k, k, filters, inChannels],
-      lecunNormal(rng, k * k * filters * inChannels, fanIn),
-    );
-    const useBn = options.batchNorm ?? true;
-    this.bias = useBn
-      ? null
-      : store.add(`${name}/deconv/bias`, [filters], new Float32Array(filters));
-    this.bn = useBn ? new BatchNorm(store, `${name}/bn`, filters, options.batchNormConfig) : null;
+    super(store, name, inChannels, geometry, options, "deconv", ({ filters, kernel: k }) => {
+      // Chainer's fan-in for a deconvolution weight (C_in, C_out, k, k) is C_out·k·k.
+      const fanIn = k * k * filters;
+      return {
+        shape: [k, k, filters, inChannels],
+        values: lecunNormal(rng, k * k * filters * inChannels, fanIn),
+      };
+    });
   }
 
   /** `[B, H, W, C_in]` → `[B, H', W', C_out]`. */
@@ -329,13 +334,7 @@ export class DeconvBlock implements Block {
       stride,
       pad,
     );
-    if (this.bn) {
-      if (this.activation === "relu" || this.activation === "linear") {
-        return this.bn.apply(y, { training: options.training, activation: this.activation });
-      }
-      return activate(this.bn.apply(y, options), this.activation, this.slope);
-    }
-    return activate(tf.add(y, this.bias!), this.activation, this.slope);
+    return this.finish(y, options.training);
   }
 
   /** @inheritdoc */

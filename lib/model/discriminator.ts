@@ -21,7 +21,7 @@
 import { tf } from "../deps.ts";
 import { Rng } from "../random.ts";
 import { ConvBlock, convOutputSize, type LayerDescription, type Shape3 } from "./blocks.ts";
-import { lecunNormal, type NamedWeights, ParamStore } from "./params.ts";
+import { lecunNormal, ParamModel } from "./params.ts";
 
 /** The discriminator's sizes; a plain, serialisable object. */
 export interface DiscriminatorConfig {
@@ -202,11 +202,9 @@ export function describeDiscriminator(
  * d.dispose();
  * ```
  */
-export class Discriminator {
+export class Discriminator extends ParamModel {
   /** The resolved config. */
   readonly config: Readonly<DiscriminatorConfig>;
-  /** The weights, by name. */
-  readonly params: ParamStore = new ParamStore();
   #convs: ConvBlock[] = [];
   #advKernel: tf.Variable;
   #advBias: tf.Variable;
@@ -216,6 +214,7 @@ export class Discriminator {
 
   /** Build the layers and draw initial weights from `options.rng`. */
   constructor(config: Partial<DiscriminatorConfig> = {}, options: DiscriminatorOptions = {}) {
+    super();
     const c = resolveDiscriminatorConfig(config);
     this.config = c;
     const rng = options.rng ?? new Rng(0);
@@ -258,11 +257,6 @@ export class Discriminator {
       );
     }
     this.#clsBias = this.params.add("cls/bias", [c.nOut], new Float32Array(c.nOut));
-  }
-
-  /** Trainable variables by name. */
-  get trainableVariables(): Record<string, tf.Variable> {
-    return this.params.trainableVariables();
   }
 
   #check(x: tf.Tensor): void {
@@ -316,25 +310,5 @@ export class Discriminator {
   /** The layers with output shapes (see {@linkcode describeDiscriminator}). */
   describe(): LayerDescription[] {
     return describeDiscriminator(this.config);
-  }
-
-  /** Every weight by name. */
-  getWeights(): NamedWeights {
-    return this.params.getWeights();
-  }
-
-  /** Load weights from {@linkcode Discriminator.getWeights}. */
-  setWeights(weights: NamedWeights): void {
-    this.params.setWeights(weights);
-  }
-
-  /** Shapes of every weight by name. */
-  weightShapes(): Record<string, number[]> {
-    return this.params.shapes();
-  }
-
-  /** Release the weights. */
-  dispose(): void {
-    this.params.dispose();
   }
 }

@@ -40,7 +40,7 @@ import {
   ResBlock,
   type Shape3,
 } from "./blocks.ts";
-import { type NamedWeights, ParamStore } from "./params.ts";
+import { ParamModel } from "./params.ts";
 
 /** The generator's sizes; a plain, serialisable object. */
 export interface GeneratorConfig {
@@ -225,11 +225,9 @@ export function describeGenerator(config: Partial<GeneratorConfig> = {}): LayerD
  * g.dispose();
  * ```
  */
-export class Generator {
+export class Generator extends ParamModel {
   /** The resolved config. */
   readonly config: Readonly<GeneratorConfig>;
-  /** The weights, by name. */
-  readonly params: ParamStore = new ParamStore();
   #down: ConvBlock[] = [];
   #merge: LabelMergeBlock;
   #res: ResBlock[] = [];
@@ -237,6 +235,7 @@ export class Generator {
 
   /** Build the layers and draw initial weights from `options.rng`. */
   constructor(config: Partial<GeneratorConfig> = {}, options: GeneratorOptions = {}) {
+    super();
     const c = resolveGeneratorConfig(config);
     this.config = c;
     const rng = options.rng ?? new Rng(0);
@@ -287,11 +286,6 @@ export class Generator {
     );
   }
 
-  /** Trainable variables by name (BatchNorm running statistics excluded). */
-  get trainableVariables(): Record<string, tf.Variable> {
-    return this.params.trainableVariables();
-  }
-
   /** `G(x, c)`: `x` `[B, H, W, channels]`, `c` `[B, nIn]` → `[B, H, W, channels]` in (0, 1). */
   apply(x: tf.Tensor4D, c: tf.Tensor2D, options: GeneratorApplyOptions = {}): tf.Tensor4D {
     const cfg = this.config;
@@ -335,25 +329,5 @@ export class Generator {
   /** The layers with output shapes (see {@linkcode describeGenerator}). */
   describe(): LayerDescription[] {
     return describeGenerator(this.config);
-  }
-
-  /** Every weight, including BatchNorm running statistics, by name. */
-  getWeights(): NamedWeights {
-    return this.params.getWeights();
-  }
-
-  /** Load weights from {@linkcode Generator.getWeights}. */
-  setWeights(weights: NamedWeights): void {
-    this.params.setWeights(weights);
-  }
-
-  /** Shapes of every weight by name. */
-  weightShapes(): Record<string, number[]> {
-    return this.params.shapes();
-  }
-
-  /** Release the weights. */
-  dispose(): void {
-    this.params.dispose();
   }
 }

@@ -146,3 +146,54 @@ export class ParamStore {
     this.#entries.clear();
   }
 }
+
+/**
+ * A model whose weights all live in one {@linkcode ParamStore}: the weight
+ * access and clean-up that {@linkcode Generator} and {@linkcode Discriminator}
+ * share.
+ *
+ * @example A model with one weight
+ * ```ts
+ * import { ParamModel } from "./params.ts";
+ * import { tf } from "../deps.ts";
+ * await tf.setBackend("cpu");
+ * class Bias extends ParamModel {
+ *   constructor() {
+ *     super();
+ *     this.params.add("bias", [2], new Float32Array(2));
+ *   }
+ * }
+ * const m = new Bias();
+ * console.assert(m.weightShapes()["bias"]!.join() === "2");
+ * m.dispose();
+ * ```
+ */
+export abstract class ParamModel {
+  /** The weights, by name. */
+  readonly params: ParamStore = new ParamStore();
+
+  /** Trainable variables by name (BatchNorm running statistics excluded). */
+  get trainableVariables(): Record<string, tf.Variable> {
+    return this.params.trainableVariables();
+  }
+
+  /** Every weight, including BatchNorm running statistics, by name. */
+  getWeights(): NamedWeights {
+    return this.params.getWeights();
+  }
+
+  /** Load weights from {@linkcode ParamModel.getWeights}. */
+  setWeights(weights: NamedWeights): void {
+    this.params.setWeights(weights);
+  }
+
+  /** Shapes of every weight by name. */
+  weightShapes(): Record<string, number[]> {
+    return this.params.shapes();
+  }
+
+  /** Release the weights. */
+  dispose(): void {
+    this.params.dispose();
+  }
+}
