@@ -11,7 +11,8 @@ import { main as diffMain } from "../tasks/diff.ts";
 import { main as trainMain } from "../tasks/train.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
-import { TINY_SET, writeTinyCorpus } from "./tiny_corpus.ts";
+import { captured } from "./capture.ts";
+import { TINY_SET, tinyTrainArgs, writeTinyCorpus } from "./tiny_corpus.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 const manifest = await writeTinyCorpus();
@@ -23,20 +24,6 @@ function frontMatter(text: string): Record<string, unknown> {
   return YAML.parse(m[1]!);
 }
 const tiny = (exp: Experiment) => applyOverrides(exp, [...TINY_SET, `data.dataset=${manifest}`]);
-
-/** Run `f` with console.log and console.error captured. */
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { value: await f(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
 
 Deno.test("9ada9179 differs from 47c97768 by exactly the identity term", async () => {
   deepEqual(diff(base, ablation), [{
@@ -155,16 +142,7 @@ Deno.test("9ada9179: G's gradient is that of the remaining terms; identity is ne
   }
 });
 
-function tinyArgs(extra: string[]): string[] {
-  return [
-    "--backend",
-    "cpu",
-    "--data",
-    manifest,
-    ...TINY_SET.flatMap((s) => ["--set", s]),
-    ...extra,
-  ];
-}
+const tinyArgs = (extra: string[]) => tinyTrainArgs(manifest, extra);
 
 function runDirOf(root: string, id: string): string {
   const dirs = [...Deno.readDirSync(`${root}/${id}`)].map((e) => e.name).sort();
@@ -211,6 +189,9 @@ for (const exp of [base, ablation]) {
       for (const term of Object.keys(exp.losses.generator)) ok(`G.${term}` in metrics[0]!.terms);
       equal("G.identity" in metrics[0]!.terms, exp.meta.id === "47c97768");
       equal(metrics[0]!.lr.generator, 1e-5);
+      // Diagnostics ran at 1 and 2 (every 2) and once more when the run ended.
+      const diagnostics = (await Deno.readTextFile(`${dir}/diagnostics.jsonl`)).trim().split("\n");
+      deepEqual(diagnostics.map((l) => JSON.parse(l).iteration), [1, 2, 3]);
       const ckpt = await readCheckpoint(`${dir}/checkpoint.vxck`);
       equal(ckpt.state.iteration, 3);
       for (const prefix of ["G/", "D/", "optG/", "optD/"]) {

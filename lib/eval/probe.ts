@@ -339,6 +339,12 @@ export interface TrainingDiagnostics {
   readonly monitor: DiagnosticsMonitor | null;
   /** The loop hook (0-based iteration index, as the loop passes it). */
   onStepEnd(info: { iteration: number }): void;
+  /**
+   * Evaluate once more at the end of a run (1-based `iteration`, the number
+   * of iterations done), unless the last evaluation was at that iteration, so
+   * the report's figures describe the final generator.
+   */
+  finish(iteration: number): void;
   /** Free the probe. */
   dispose(): void;
 }
@@ -374,6 +380,11 @@ export function startTrainingDiagnostics(
   return {
     monitor,
     onStepEnd: (info) => void monitor?.onStepEnd(info),
+    finish: (iteration) => {
+      if (monitor && iteration > 0 && monitor.records.at(-1)?.iteration !== iteration) {
+        monitor.evaluate(iteration);
+      }
+    },
     dispose: () => monitor?.dispose(),
   };
 }

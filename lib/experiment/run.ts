@@ -648,6 +648,10 @@ export async function trainExperiment(
           },
         },
       });
+      // The report's diagnostics describe the generator as the run leaves it.
+      if (loop.reason !== "non-finite" && loop.iteration > startIteration) {
+        diagnostics.finish(loop.iteration);
+      }
     } finally {
       metrics.close();
       diagnostics.dispose();
