@@ -17,6 +17,7 @@ import { main as convertMain } from "../tasks/convert.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
 import { trainExperiment } from "../lib/experiment/run.ts";
 import ablation from "../experiments/9ada9179.ts";
+import { TINY_SET } from "./tiny_corpus.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 
@@ -131,13 +132,8 @@ Deno.test("deno task convert: a tiny trained run converts a folder; bad targets 
     await Deno.writeTextFile(`${dir}/manifest.csv`, rows.join("\n") + "\n");
     const exp = applyOverrides(ablation, [
       `data.dataset=${dir}/manifest.csv`,
-      "data.features.bins=16",
-      "data.features.segmentFrames=16",
-      "model.generator.widths=[2, 4, 4]",
-      "model.generator.resBlocks=1",
-      "model.discriminator.widths=[2, 4, 4, 4]",
-      "model.discriminator.featureLayer=3",
-      "trainer.sampleEvery=0",
+      ...TINY_SET,
+      "trainer.sampleEvery=0", // no sample images: this test only needs the checkpoint
     ]);
     const trained = await trainExperiment(exp, {
       root: `${dir}/runs`,

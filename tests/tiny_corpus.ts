@@ -19,6 +19,21 @@ export const TINY_SET: readonly string[] = [
 ];
 
 /**
+ * `deno task train` flags for a test-size run on the cpu backend: the corpus
+ * at `manifest`, {@linkcode TINY_SET}, then `extra`.
+ */
+export function tinyTrainArgs(manifest: string, extra: string[] = []): string[] {
+  return [
+    "--backend",
+    "cpu",
+    "--data",
+    manifest,
+    ...TINY_SET.flatMap((s) => ["--set", s]),
+    ...extra,
+  ];
+}
+
+/**
  * Write `count` utterances from 3 speakers (harmonic tones with
  * speaker-specific pitch and vibrato, 0.4 s at 16 kHz) and `manifest.csv`
  * into a new temp folder; returns the manifest's path.

@@ -9,34 +9,15 @@ import { main as trainMain, parseDuration } from "../tasks/train.ts";
 import { main as reportMain } from "../tasks/report.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
-import { TINY_SET, writeTinyCorpus } from "./tiny_corpus.ts";
+import { captured } from "./capture.ts";
+import { TINY_SET, tinyTrainArgs, writeTinyCorpus } from "./tiny_corpus.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 const repo = new URL("../", import.meta.url);
 const manifest = await writeTinyCorpus();
 const corpusDir = manifest.slice(0, manifest.lastIndexOf("/"));
 
-async function captured<T>(f: () => Promise<T>): Promise<{ value: T; out: string; err: string }> {
-  const log = console.log, error = console.error;
-  let out = "", err = "";
-  console.log = (...a: unknown[]) => void (out += a.join(" ") + "\n");
-  console.error = (...a: unknown[]) => void (err += a.join(" ") + "\n");
-  try {
-    return { value: await f(), out, err };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
-}
-
-const tinyArgs = (extra: string[]) => [
-  "--backend",
-  "cpu",
-  "--data",
-  manifest,
-  ...TINY_SET.flatMap((s) => ["--set", s]),
-  ...extra,
-];
+const tinyArgs = (extra: string[]) => tinyTrainArgs(manifest, extra);
 const train = (args: string[]) => captured(() => trainMain(tinyArgs(args)));
 const onlyRun = (root: string, id = "9ada9179") => {
   const dirs = [...Deno.readDirSync(`${root}/${id}`)].map((e) => e.name);
