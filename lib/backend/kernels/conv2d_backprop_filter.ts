@@ -10,16 +10,13 @@
  * @module
  */
 
-import { tf } from "../../deps.ts";
+import type { tf } from "../../deps.ts";
+import { type Conv2DGradAttrs, conv2dGradInfo } from "./conv2d_info.ts";
 import { patchesTransposed } from "./im2col.ts";
 import { free, input, runWasm, view, type WasmBackend } from "./wasm_call.ts";
 
 /** Attributes of tfjs's `Conv2DBackpropFilter` kernel. */
-interface Attrs {
-  strides: [number, number] | number;
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
+interface Attrs extends Conv2DGradAttrs {
   filterShape: [number, number, number, number];
 }
 
@@ -31,24 +28,11 @@ function conv2dBackpropFilter(
   const x = input(args.inputs, "x", "Conv2DBackpropFilter");
   const dy = input(args.inputs, "dy", "Conv2DBackpropFilter");
   const attrs = args.attrs as unknown as Attrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    attrs.filterShape,
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
-  );
-  if (info.dataFormat !== "channelsLast") {
-    throw new Error("Cannot compute Conv2DBackpropFilter on wasm: only NHWC data is supported");
-  }
-  if (x.dtype !== "float32" || dy.dtype !== "float32") {
-    throw new TypeError(
-      `Cannot compute Conv2DBackpropFilter on wasm: expected float32, got ${x.dtype} and ${dy.dtype}`,
-    );
-  }
+  const info = conv2dGradInfo("Conv2DBackpropFilter", attrs, {
+    inputShape: x.shape as [number, number, number, number],
+    filterShape: attrs.filterShape,
+    tensors: [x, dy],
+  });
   const col = patchesTransposed(backend, x, {
     kh: info.filterHeight,
     kw: info.filterWidth,

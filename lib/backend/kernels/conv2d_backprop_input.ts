@@ -14,15 +14,12 @@
  * @module
  */
 
-import { tf } from "../../deps.ts";
+import type { tf } from "../../deps.ts";
+import { type Conv2DGradAttrs, conv2dGradInfo } from "./conv2d_info.ts";
 import { free, input, runWasm, view, type WasmBackend } from "./wasm_call.ts";
 
 /** Attributes of tfjs's `Conv2DBackpropInput` kernel. */
-interface Attrs {
-  strides: [number, number] | number;
-  pad: "valid" | "same" | number | tf.backend_util.ExplicitPadding;
-  dataFormat: "NHWC" | "NCHW";
-  dimRoundingMode?: "floor" | "round" | "ceil";
+interface Attrs extends Conv2DGradAttrs {
   inputShape: [number, number, number, number];
 }
 
@@ -240,24 +237,11 @@ function conv2dBackpropInput(
   const dy = input(args.inputs, "dy", "Conv2DBackpropInput");
   const filter = input(args.inputs, "filter", "Conv2DBackpropInput");
   const attrs = args.attrs as unknown as Attrs;
-  const info = tf.backend_util.computeConv2DInfo(
-    attrs.inputShape,
-    filter.shape as [number, number, number, number],
-    attrs.strides,
-    1,
-    attrs.pad,
-    attrs.dimRoundingMode,
-    false,
-    tf.backend_util.convertConv2DDataFormat(attrs.dataFormat),
-  );
-  if (info.dataFormat !== "channelsLast") {
-    throw new Error("Cannot compute Conv2DBackpropInput on wasm: only NHWC data is supported");
-  }
-  if (dy.dtype !== "float32" || filter.dtype !== "float32") {
-    throw new TypeError(
-      `Cannot compute Conv2DBackpropInput on wasm: expected float32, got ${dy.dtype} and ${filter.dtype}`,
-    );
-  }
+  const info = conv2dGradInfo("Conv2DBackpropInput", attrs, {
+    inputShape: attrs.inputShape,
+    filterShape: filter.shape as [number, number, number, number],
+    tensors: [dy, filter],
+  });
   if (info.inChannels <= SCATTER_MAX_CHANNELS) {
     return scatterInputGradient(backend, dy, filter, info);
   }
