@@ -9,6 +9,7 @@
  * `Cannot use backend 'webgpu': no WebGPU adapter found`.
  */
 export class BackendError extends Error {
+  /** The class name, shown before the message in a stack trace. */
   override name = "BackendError";
 }
 

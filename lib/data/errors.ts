@@ -26,6 +26,7 @@
  * ```
  */
 export class DataError extends Error {
+  /** The class name, shown before the message in a stack trace. */
   override name = "DataError";
   /** The file (or manifest) the problem is in. */
   readonly path: string;

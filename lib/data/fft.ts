@@ -90,9 +90,13 @@ export function hannWindow(n: number): Float64Array {
 
 /** A complex STFT: `re`/`im` laid out `[bins x frames]` (bin-major). */
 export interface ComplexStft {
+  /** Real parts, `re[bin * frames + frame]`. */
   re: Float64Array;
+  /** Imaginary parts, laid out as `re`. */
   im: Float64Array;
+  /** Frequency bins: `frame / 2`, the Nyquist bin dropped. */
   bins: number;
+  /** Frames. */
   frames: number;
 }
 

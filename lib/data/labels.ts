@@ -51,6 +51,7 @@ export interface SchemaDescription {
 
 /** Labels that do not fit a schema; the message names the attribute and the value. */
 export class LabelError extends Error {
+  /** The class name, shown before the message in a stack trace. */
   override name = "LabelError";
 }
 

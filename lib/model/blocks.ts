@@ -212,7 +212,7 @@ export abstract class ConvLikeBlock implements Block {
   /** `[B, H, W, C_in]` → `[B, H', W', C_out]`. */
   abstract apply(x: tf.Tensor4D, options: { training: boolean }): tf.Tensor4D;
 
-  /** @inheritdoc */
+  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
   abstract outputShape(input: Shape3): Shape3;
 
   /** BatchNorm (or bias) and activation of a (de)convolution output. */
@@ -272,7 +272,7 @@ export class ConvBlock extends ConvLikeBlock {
     return this.finish(y, options.training);
   }
 
-  /** @inheritdoc */
+  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
   outputShape(input: Shape3): Shape3 {
     const { filters, kernel, stride, pad } = this.geometry;
     return [
@@ -337,7 +337,7 @@ export class DeconvBlock extends ConvLikeBlock {
     return this.finish(y, options.training);
   }
 
-  /** @inheritdoc */
+  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
   outputShape(input: Shape3): Shape3 {
     const { filters, kernel, stride, pad } = this.geometry;
     return [
@@ -399,7 +399,7 @@ export class ResBlock implements Block {
     return tf.add(x, this.conv2.apply(this.conv1.apply(x, options), options));
   }
 
-  /** @inheritdoc */
+  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
   outputShape(input: Shape3): Shape3 {
     return this.conv2.outputShape(this.conv1.outputShape(input));
   }
@@ -575,7 +575,7 @@ export class LabelMergeBlock implements Block {
     });
   }
 
-  /** @inheritdoc */
+  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
   outputShape(input: Shape3): Shape3 {
     return [input[0], input[1], this.filters];
   }

@@ -121,13 +121,24 @@ function consume<T>(f: () => T, ...dispose: tf.Tensor[]): T {
   return out;
 }
 
-abstract class SlotOptimizer implements Optimizer {
+/**
+ * What {@linkcode RMSprop} and {@linkcode Adam} share: per-variable slot
+ * variables (moment estimates), the step count, the learning rate, gradient
+ * checks and saving and restoring the state. A subclass names its slots and
+ * writes the update of one variable.
+ */
+export abstract class SlotOptimizer implements Optimizer {
+  /** Which optimizer this is. */
   abstract readonly kind: OptimizerKind;
+  /** The variables it updates, by name. */
   readonly variables: Readonly<Record<string, tf.Variable>>;
   #lr = 0;
+  /** Updates applied so far. */
   protected step: number = 0;
+  /** Slot variables by `variable name/slot name`, e.g. `down1/conv/kernel/m`. */
   protected slots: Map<string, tf.Variable> = new Map();
 
+  /** Create zeroed slots `slotNames` for every variable. */
   constructor(variables: Record<string, tf.Variable>, learningRate: number, slotNames: string[]) {
     this.variables = { ...variables };
     this.learningRate = learningRate;
@@ -138,6 +149,7 @@ abstract class SlotOptimizer implements Optimizer {
     }
   }
 
+  /** The learning rate the next update uses; schedules set it. */
   get learningRate(): number {
     return this.#lr;
   }
@@ -146,14 +158,19 @@ abstract class SlotOptimizer implements Optimizer {
     this.#lr = checkRate("learning rate", lr);
   }
 
+  /** Updates applied so far. */
   get iterations(): number {
     return this.step;
   }
 
+  /** The hyperparameters besides the learning rate, for {@linkcode SlotOptimizer.getState}. */
   protected abstract hyper(): Record<string, number>;
+  /** Restore hyperparameters saved by {@linkcode SlotOptimizer.hyper}. */
   protected abstract setHyper(hyper: Record<string, number>): void;
+  /** Update variable `p` named `name` with gradient `g`, and its slots. */
   protected abstract update(name: string, p: tf.Variable, g: tf.Tensor): void;
 
+  /** Apply one update; `grads` may leave out variables, never add unknown ones. */
   applyGradients(grads: Record<string, tf.Tensor>): void {
     for (const name of Object.keys(grads)) {
       if (!(name in this.variables)) {
@@ -173,6 +190,7 @@ abstract class SlotOptimizer implements Optimizer {
     }
   }
 
+  /** The state to save in a checkpoint: config, step count and slot values. */
   getState(): OptimizerState {
     const slots: Record<string, Float32Array> = {};
     for (const [key, v] of this.slots) slots[key] = new Float32Array(v.dataSync() as Float32Array);
@@ -187,6 +205,7 @@ abstract class SlotOptimizer implements Optimizer {
     };
   }
 
+  /** Restore a state from {@linkcode SlotOptimizer.getState}. */
   setState(state: OptimizerState): void {
     if (state.config.kind !== this.kind) {
       throw new TypeError(
@@ -217,6 +236,7 @@ abstract class SlotOptimizer implements Optimizer {
     this.step = state.config.iterations;
   }
 
+  /** Release the slot variables (not the variables it updates). */
   dispose(): void {
     for (const v of this.slots.values()) v.dispose();
     this.slots.clear();
@@ -250,16 +270,19 @@ export class RMSprop extends SlotOptimizer {
     this.#eps = checkRate("eps", options.eps ?? 1e-8);
   }
 
-  protected hyper(): Record<string, number> {
+  /** The hyperparameters besides the learning rate. */
+  protected override hyper(): Record<string, number> {
     return { alpha: this.#alpha, eps: this.#eps };
   }
 
-  protected setHyper(h: Record<string, number>): void {
+  /** Restore saved hyperparameters; a missing one keeps its value. */
+  protected override setHyper(h: Record<string, number>): void {
     this.#alpha = checkRate("alpha", h.alpha ?? this.#alpha, true);
     this.#eps = checkRate("eps", h.eps ?? this.#eps);
   }
 
-  protected update(name: string, p: tf.Variable, g: tf.Tensor): void {
+  /** One update of `p` and its slots (see the module doc for the formula). */
+  protected override update(name: string, p: tf.Variable, g: tf.Tensor): void {
     const v = this.slots.get(`${name}/v`)!;
     const a = this.#alpha, lr = this.learningRate, eps = this.#eps;
     // v ← α·v + (1 − α)·g²
@@ -308,17 +331,20 @@ export class Adam extends SlotOptimizer {
     this.#eps = checkRate("eps", options.eps ?? 1e-8);
   }
 
-  protected hyper(): Record<string, number> {
+  /** The hyperparameters besides the learning rate. */
+  protected override hyper(): Record<string, number> {
     return { beta1: this.#beta1, beta2: this.#beta2, eps: this.#eps };
   }
 
-  protected setHyper(h: Record<string, number>): void {
+  /** Restore saved hyperparameters; a missing one keeps its value. */
+  protected override setHyper(h: Record<string, number>): void {
     this.#beta1 = checkRate("beta1", h.beta1 ?? this.#beta1, true);
     this.#beta2 = checkRate("beta2", h.beta2 ?? this.#beta2, true);
     this.#eps = checkRate("eps", h.eps ?? this.#eps);
   }
 
-  protected update(name: string, p: tf.Variable, g: tf.Tensor): void {
+  /** One update of `p` and its slots (see the module doc for the formula). */
+  protected override update(name: string, p: tf.Variable, g: tf.Tensor): void {
     const m = this.slots.get(`${name}/m`)!;
     const v = this.slots.get(`${name}/v`)!;
     const b1 = this.#beta1, b2 = this.#beta2, t = this.step;
