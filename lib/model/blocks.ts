@@ -179,6 +179,8 @@ export abstract class ConvLikeBlock implements Block {
   readonly activation: Activation;
   /** LeakyReLU slope. */
   readonly slope: number;
+  /** A convolution or a transposed convolution (deconvolution). */
+  readonly layer: "conv" | "deconv";
 
   /**
    * Check `geometry`, then create the kernel (shape and initial values from
@@ -195,6 +197,7 @@ export abstract class ConvLikeBlock implements Block {
   ) {
     checkGeometry(name, geometry);
     this.name = name;
+    this.layer = layer;
     this.inChannels = inChannels;
     this.geometry = { ...geometry };
     this.activation = options.activation ?? "relu";
@@ -213,7 +216,11 @@ export abstract class ConvLikeBlock implements Block {
   abstract apply(x: tf.Tensor4D, options: { training: boolean }): tf.Tensor4D;
 
   /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
-  abstract outputShape(input: Shape3): Shape3;
+  outputShape(input: Shape3): Shape3 {
+    const { filters, kernel, stride, pad } = this.geometry;
+    const size = this.layer === "conv" ? convOutputSize : deconvOutputSize;
+    return [size(input[0], kernel, stride, pad), size(input[1], kernel, stride, pad), filters];
+  }
 
   /** BatchNorm (or bias) and activation of a (de)convolution output. */
   finish(y: tf.Tensor4D, training: boolean): tf.Tensor4D {
@@ -271,16 +278,6 @@ export class ConvBlock extends ConvLikeBlock {
     const y = tf.conv2d(x, this.kernel as tf.Tensor4D, stride, pad);
     return this.finish(y, options.training);
   }
-
-  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
-  outputShape(input: Shape3): Shape3 {
-    const { filters, kernel, stride, pad } = this.geometry;
-    return [
-      convOutputSize(input[0], kernel, stride, pad),
-      convOutputSize(input[1], kernel, stride, pad),
-      filters,
-    ];
-  }
 }
 
 /**
@@ -335,16 +332,6 @@ export class DeconvBlock extends ConvLikeBlock {
       pad,
     );
     return this.finish(y, options.training);
-  }
-
-  /** Output shape `[H', W', C_out]` for an input `[H, W, C_in]`, without computing anything. */
-  outputShape(input: Shape3): Shape3 {
-    const { filters, kernel, stride, pad } = this.geometry;
-    return [
-      deconvOutputSize(input[0], kernel, stride, pad),
-      deconvOutputSize(input[1], kernel, stride, pad),
-      filters,
-    ];
   }
 }
 
