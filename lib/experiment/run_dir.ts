@@ -83,35 +83,34 @@ export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
   await Deno.rename(`${path}.tmp`, path);
 }
 
-/** Read `run.json`. */
-export async function readRunInfo(dir: string): Promise<RunInfo> {
+/** Read one of a run's files as text; a missing file says the folder may not be a run. */
+async function readRunText(dir: string, file: "info" | "config"): Promise<string> {
   try {
-    return JSON.parse(await Deno.readTextFile(join(dir, RUN_FILES.info))) as RunInfo;
+    return await Deno.readTextFile(join(dir, RUN_FILES[file]));
   } catch (e) {
     throw new RunDirError(
       `Cannot read run '${dir}': ${
         e instanceof Deno.errors.NotFound
-          ? "no run.json (not a run directory?)"
+          ? `no ${RUN_FILES[file]} (not a run directory?)`
           : (e as Error).message
       }`,
     );
   }
 }
 
+/** Read `run.json`. */
+export async function readRunInfo(dir: string): Promise<RunInfo> {
+  const text = await readRunText(dir, "info");
+  try {
+    return JSON.parse(text) as RunInfo;
+  } catch (e) {
+    throw new RunDirError(`Cannot read run '${dir}': ${(e as Error).message}`);
+  }
+}
+
 /** Read the resolved experiment from `config.yaml`. */
 export async function readRunConfig(dir: string): Promise<Experiment> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(join(dir, RUN_FILES.config));
-  } catch (e) {
-    throw new RunDirError(
-      `Cannot read run '${dir}': ${
-        e instanceof Deno.errors.NotFound
-          ? "no config.yaml (not a run directory?)"
-          : (e as Error).message
-      }`,
-    );
-  }
+  const text = await readRunText(dir, "config");
   try {
     return experimentFromYaml(text);
   } catch (e) {
