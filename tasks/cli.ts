@@ -36,12 +36,15 @@ export type TaskArgs<O extends ParseArgsOptionsConfig> = ReturnType<
  * nothing left to do: 0 after printing the usage for `--help`, 1 after a
  * one-line error for an unknown flag or a flag without its value.
  *
+ * @throws {Error} when the usage does not mention one of the flags (a
+ * mistake in the task, not in the command line).
+ *
  * @example Parse, or return the exit code
  * ```ts
  * import { parseTaskArgs } from "./cli.ts";
  * const parsed = parseTaskArgs(["a.ts", "--out", "x"], {
  *   name: "demo",
- *   usage: "Usage: deno task demo <file> [--out DIR]",
+ *   usage: "Usage: deno task demo <file> [--out DIR] [--help]",
  *   options: { out: { type: "string", default: "runs" } },
  * });
  * if (typeof parsed !== "number") console.log(parsed.values.out, parsed.positionals);
@@ -51,6 +54,16 @@ export function parseTaskArgs<const O extends ParseArgsOptionsConfig>(
   args: string[],
   cli: TaskCli<O>,
 ): TaskArgs<O> | number {
+  const unlisted = [...Object.keys(cli.options), "help"].filter((flag) =>
+    !new RegExp(`--${flag}(?![\\w-])`).test(cli.usage)
+  );
+  if (unlisted.length > 0) {
+    throw new Error(
+      `Cannot parse the arguments of task '${cli.name}': its usage does not list ${
+        unlisted.map((f) => `--${f}`).join(", ")
+      }`,
+    );
+  }
   let parsed: TaskArgs<O>;
   try {
     parsed = parseArgs({
