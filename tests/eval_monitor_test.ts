@@ -230,8 +230,29 @@ Deno.test("compare: config differences, final metrics and the collapse warning s
     equal(row("G.adversarial")?.[3], "31");
     equal(row("label sensitivity")?.[3], "0.001000 ⚠");
     equal(row("collapse warning")?.[2], "none");
-    match(row("collapse warning")?.[3] ?? "", /^COLLAPSE/);
+    equal(row("collapse warning")?.[3], "COLLAPSE at iteration 20; still collapsed at 20");
     await rejects(compareRunDirs([`${root}/nope`]), CompareError);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("compare: a collapse the run recovered from says when it fired and that it ended", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = await fakeRun(root, ablation, "20260101-000000", { lossScale: 1, collapse: true });
+    const early = {
+      ...JSON.parse(await Deno.readTextFile(`${dir}/diagnostics.jsonl`)),
+      iteration: 10,
+    };
+    const late = { ...early, iteration: 20, labelSensitivity: 0.5, collapsed: false };
+    delete late.warning;
+    await Deno.writeTextFile(
+      `${dir}/diagnostics.jsonl`,
+      [early, late].map((r) => JSON.stringify(r)).join("\n") + "\n",
+    );
+    const { markdown } = await compareRunDirs([dir]);
+    match(markdown, /\| collapse warning +\| COLLAPSE at iteration 10; recovered by 20 +\|/);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

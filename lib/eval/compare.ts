@@ -41,6 +41,8 @@ export interface RunSummary {
   diagnostics: DiagnosticsRecord | null;
   /** The collapse warning fired during the run, if any. */
   warning: string | null;
+  /** The iteration at which the collapse warning first fired, if it did. */
+  warningAt: number | null;
 }
 
 /** Options for {@linkcode readRunSummary} and {@linkcode compareRuns}. */
@@ -114,6 +116,7 @@ export async function readRunSummary(
     window,
     diagnostics: diagnostics.at(-1) ?? null,
     warning: collapseWarning(diagnostics),
+    warningAt: diagnostics.find((r) => r.warning)?.iteration ?? null,
   };
 }
 
@@ -226,7 +229,7 @@ export function compareRuns(runs: readonly RunSummary[]): Comparison {
       }),
     ]);
   }
-  diagRows.push(["collapse warning", ...runs.map((r) => r.warning ?? "none")]);
+  diagRows.push(["collapse warning", ...runs.map(collapseCell)]);
 
   const window = Math.max(...runs.map((r) => r.window));
   return {
@@ -334,4 +337,15 @@ export async function compareRunDirs(
   const markdown = `# Run comparison\n\n${comparisonMarkdown(compareRuns(runs))}`;
   if (options.out) await Deno.writeTextFile(options.out, markdown);
   return { markdown, runs };
+}
+
+/** When the collapse warning fired and how the run ended; the report holds the full text. */
+function collapseCell(run: RunSummary): string {
+  if (!run.warning) return "none";
+  const at = run.warningAt === null ? "" : ` at iteration ${run.warningAt}`;
+  const last = run.diagnostics;
+  if (!last) return `COLLAPSE${at}`;
+  return last.collapsed
+    ? `COLLAPSE${at}; still collapsed at ${last.iteration}`
+    : `COLLAPSE${at}; recovered by ${last.iteration}`;
 }

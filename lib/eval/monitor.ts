@@ -18,6 +18,7 @@ import {
   type CollapseDetectorOptions,
   conversionAccuracy,
   dataSpread,
+  DEFAULT_COLLAPSE_THRESHOLD,
   type GeneratorFn,
   identityDistance,
   labelSensitivity,
@@ -456,7 +457,7 @@ export function collapseWarning(records: readonly DiagnosticsRecord[]): string |
 export interface DiagnosticsMarkdownOptions {
   /**
    * The collapse threshold, shown in the text.
-   * @default {0.05}
+   * @default {0.1}
    */
   threshold?: number;
   /**
@@ -490,7 +491,7 @@ export function diagnosticsMarkdown(
   else {
     lines.push(
       `No collapse: label sensitivity stayed at or above ${
-        options.threshold ?? 0.05
+        options.threshold ?? DEFAULT_COLLAPSE_THRESHOLD
       } (or not for long enough to fire).`,
       "",
     );
@@ -541,7 +542,7 @@ export function plotDiagnostics(
       title: "label sensitivity",
       x,
       y: records.map((r) => r.labelSensitivity),
-      reference: options.threshold ?? 0.05,
+      reference: options.threshold ?? DEFAULT_COLLAPSE_THRESHOLD,
     },
     { title: "identity distance", x, y: records.map((r) => r.identityDistance) },
   ];
