@@ -9,13 +9,18 @@
  * L(ω) = ln|X(ω)|, the mel-cepstrum c̃ is the cosine series of L on a warped
  * frequency axis β:
  *
- *   L(ω) = c̃_0 + 2 Σ_{m≥1} c̃_m cos(m β(ω)),
+ *   L(ω) = c̃_0 + Σ_{m≥1} c̃_m cos(m β(ω)),
  *   β(ω) = ω + 2 atan(α sin ω / (1 − α cos ω)),
  *
  * where β is the phase response of the first-order all-pass filter used by
  * SPTK's `mcep` (α = 0.42 approximates the mel scale at 16 kHz, 0.455 at
- * 22.05 kHz, 0.544 at 48 kHz). The coefficients are computed by resampling L
- * onto a uniform β grid (linear interpolation between FFT bins; ω = β warped
+ * 22.05 kHz, 0.544 at 48 kHz). This is SPTK's convention
+ * (log H(z) = Σ_m c̃_m z̃^{−m}, one-sided, so c̃_m for m ≥ 1 is twice the
+ * symmetric cepstrum's coefficient), the one the MCD formula below assumes:
+ * with it, MCD is the RMS distance in dB between the two log spectra over the
+ * warped axis, c̃_0 (the level) left out.
+ *
+ * The coefficients are computed by resampling L onto a uniform β grid (linear interpolation between FFT bins; ω = β warped
  * by −α is the inverse map) and integrating against cos(m β) with the
  * trapezoid rule, which is exact for a log spectrum of that form. This is the
  * frequency-warped cepstrum of the log spectrum, a simpler estimate than
@@ -87,14 +92,14 @@ export function warpFrequency(omega: number, alpha: number): number {
  *
  * @param logAmplitude ln|X| at bins 0 … N−1 (bin k at ω = π·k / nyquistBin)
  *
- * @example A log spectrum that is exactly 0.5 + 2·0.3·cos β(ω)
+ * @example A log spectrum that is exactly 0.5 + 0.6·cos β(ω)
  * ```ts
  * import { melCepstrum, warpFrequency } from "./mcd.ts";
  * const n = 256;
  * const frame = Float32Array.from({ length: n }, (_, k) =>
  *   0.5 + 0.6 * Math.cos(warpFrequency(Math.PI * k / n, 0.42)));
  * const c = melCepstrum(frame, { nyquistBin: n });
- * console.assert(Math.abs(c[1]! - 0.3) < 1e-3);
+ * console.assert(Math.abs(c[1]! - 0.6) < 1e-3);
  * ```
  */
 export function melCepstrum(
@@ -134,8 +139,9 @@ export function melCepstrum(
     const i = lo[g]!, hi = Math.min(i + 1, n - 1);
     sampled[g] = (1 - t[g]!) * Number(logAmplitude[i]) + t[g]! * Number(logAmplitude[hi]);
   }
-  // c̃_m = (1/π) ∫_0^π L cos(mβ) dβ by the trapezoid rule (exact for such cosine series);
-  // basis[m·grid + g] holds the trapezoid weight × cos(m β_g) / (grid − 1).
+  // c̃_0 = (1/π) ∫_0^π L dβ and c̃_m = (2/π) ∫_0^π L cos(mβ) dβ (m ≥ 1) by the trapezoid
+  // rule (exact for such cosine series); basis[m·grid + g] holds the trapezoid weight ×
+  // cos(m β_g) / (grid − 1), doubled for m ≥ 1.
   const c = new Float64Array(order + 1);
   for (let m = 0; m <= order; m++) {
     let sum = 0;
@@ -175,7 +181,7 @@ function mcepTables(
   const basis = new Float64Array((order + 1) * grid);
   for (let m = 0; m <= order; m++) {
     for (let g = 0; g < grid; g++) {
-      const w = g === 0 || g === grid - 1 ? 0.5 : 1;
+      const w = (g === 0 || g === grid - 1 ? 0.5 : 1) * (m === 0 ? 1 : 2);
       basis[m * grid + g] = w * Math.cos(m * Math.PI * g / (grid - 1)) / (grid - 1);
     }
   }
