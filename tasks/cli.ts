@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { isAbsolute, resolve } from "node:path";
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 
 /** How a task describes its command line to {@linkcode parseTaskArgs}. */
@@ -138,6 +139,49 @@ export function choiceFlag<T extends string>(
     throw new RangeError(`Invalid ${flag} '${text}': expected one of ${choices.join(", ")}`);
   }
   return text as T;
+}
+
+/** Options for {@linkcode userPath}. */
+export interface UserPathOptions {
+  /**
+   * What a relative path is relative to: `"user"`, the directory the user
+   * ran `deno task` in (a path they typed), or `"project"`, the directory of
+   * deno.json (a default such as `runs`).
+   * @default {"user"}
+   */
+  base?: "user" | "project";
+}
+
+/**
+ * A path from the command line, usable from the task's working directory.
+ *
+ * `deno task` runs a task in the directory of deno.json and puts the
+ * directory the user ran it in into `INIT_CWD`. A relative path the user
+ * typed is resolved against `INIT_CWD`, so `cd experiments && deno task
+ * train 9ada9179.ts` finds the file; a `"project"` path stays relative to
+ * deno.json's directory. When the two directories differ the result is
+ * absolute (so that a path printed back is right for the user too);
+ * otherwise, and without `INIT_CWD` (`deno run tasks/….ts`), the path is
+ * returned as it is.
+ *
+ * @example From a subdirectory
+ * ```ts
+ * import { userPath } from "./cli.ts";
+ * import { equal } from "node:assert/strict";
+ * const saved = Deno.env.get("INIT_CWD");
+ * Deno.env.set("INIT_CWD", Deno.cwd() + "/experiments");
+ * equal(userPath("9ada9179.ts"), Deno.cwd() + "/experiments/9ada9179.ts");
+ * equal(userPath("runs", { base: "project" }), Deno.cwd() + "/runs");
+ * Deno.env.set("INIT_CWD", Deno.cwd());
+ * equal(userPath("runs"), "runs");
+ * if (saved === undefined) Deno.env.delete("INIT_CWD");
+ * else Deno.env.set("INIT_CWD", saved);
+ * ```
+ */
+export function userPath(path: string, options: UserPathOptions = {}): string {
+  const init = Deno.env.get("INIT_CWD");
+  if (!init || isAbsolute(path) || resolve(init) === resolve(".")) return path;
+  return options.base === "project" ? resolve(path) : resolve(init, path);
 }
 
 /** An error class a task turns into a one-line message. */

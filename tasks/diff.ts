@@ -5,7 +5,7 @@
  * @module
  */
 import { diff, ExperimentLoadError, formatDiff, loadExperiment } from "../lib/experiment/mod.ts";
-import { parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task diff <a.ts> <b.ts> [--meta]
 
@@ -32,7 +32,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   return await runKnown([ExperimentLoadError], async () => {
-    const [a, b] = await Promise.all(parsed.positionals.map((p) => loadExperiment(p)));
+    const [a, b] = await Promise.all(parsed.positionals.map((p) => loadExperiment(userPath(p))));
     console.log(formatDiff(diff(a!, b!, { includeMeta: parsed.values.meta })));
     return 0;
   });

@@ -5,7 +5,7 @@
  * @module
  */
 import { RunDirError, writeReport } from "../lib/experiment/run_dir.ts";
-import { parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task report <run dir>
 
@@ -27,7 +27,7 @@ export async function main(args: string[]): Promise<number> {
     );
   }
   return await runKnown([RunDirError], async () => {
-    console.log(await writeReport(parsed.positionals[0]!));
+    console.log(await writeReport(userPath(parsed.positionals[0]!)));
     return 0;
   });
 }

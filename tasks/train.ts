@@ -17,7 +17,7 @@ import {
 import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
 import { RunDirError } from "../lib/experiment/run_dir.ts";
 import { CheckpointError } from "../lib/train/checkpoint.ts";
-import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
        deno task train --resume <run dir> [<experiment.ts>] [options]
@@ -38,7 +38,9 @@ Options:
   --resume <run dir>  continue a run from its checkpoint; the experiment defaults to
                       the run's config.yaml
   --force             resume even if the config differs from the run's
-  --out <dir>         root of the run directories (default runs)
+  --out <dir>         root of the run directories (default runs, next to deno.json)
+
+Relative paths are taken from the directory you run the task in.
   --help              show this help
 
 Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint;
@@ -70,7 +72,7 @@ export async function main(args: string[]): Promise<number> {
       "max-time": { type: "string" },
       resume: { type: "string" },
       force: { type: "boolean", default: false },
-      out: { type: "string", default: "runs" },
+      out: { type: "string" },
     },
   } as const;
   const parsed = parseTaskArgs(args, cli);
@@ -97,17 +99,20 @@ export async function main(args: string[]): Promise<number> {
       : undefined;
     const maxSeconds = v["max-time"] !== undefined ? parseDuration(v["max-time"]) : undefined;
 
+    const resume = v.resume !== undefined ? userPath(v.resume) : undefined;
     let exp: Experiment = parsed.positionals[0]
-      ? await loadExperiment(parsed.positionals[0])
-      : await runExperimentConfig(v.resume!);
+      ? await loadExperiment(userPath(parsed.positionals[0]))
+      : await runExperimentConfig(resume!);
     const overrides = [...v.set];
-    if (v.data !== undefined) overrides.push(`data.dataset=${v.data === "demo" ? "null" : v.data}`);
+    if (v.data !== undefined) {
+      overrides.push(`data.dataset=${v.data === "demo" ? "null" : userPath(v.data)}`);
+    }
     exp = applyOverrides(exp, overrides);
 
     const backend = await initBackend({ backend: backendName, threads });
     const result = await trainExperiment(exp, {
-      root: v.out,
-      ...(v.resume ? { resume: v.resume } : {}),
+      root: v.out !== undefined ? userPath(v.out) : userPath("runs", { base: "project" }),
+      ...(resume ? { resume } : {}),
       force: v.force,
       ...(maxSteps !== undefined ? { maxSteps } : {}),
       ...(maxSeconds !== undefined ? { maxSeconds } : {}),

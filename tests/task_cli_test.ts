@@ -96,3 +96,17 @@ Deno.test("every task: --help exits 0 with the usage, --bogus is one line and ex
     equal(bad.err.split("\n").length, 2, `${name}: ${bad.err}`);
   }
 });
+
+Deno.test("tasks run from a subdirectory take the user's paths from INIT_CWD", async () => {
+  const saved = Deno.env.get("INIT_CWD");
+  Deno.env.set("INIT_CWD", `${Deno.cwd()}/experiments`);
+  try {
+    // As `cd experiments && deno task diff 47c97768.ts 9ada9179.ts`.
+    const out = await captured(() => diff(["47c97768.ts", "9ada9179.ts"]));
+    equal(out.value, 0, out.err);
+    match(out.out, /^losses\.generator\.identity: /);
+  } finally {
+    if (saved === undefined) Deno.env.delete("INIT_CWD");
+    else Deno.env.set("INIT_CWD", saved);
+  }
+});
