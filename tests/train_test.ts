@@ -1,7 +1,7 @@
-import { deepEqual, equal, match, ok } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
 import { applyOverrides, diff } from "../lib/experiment/mod.ts";
-import { buildTrainer, loadExperimentData } from "../lib/experiment/run.ts";
+import { buildTrainer, loadExperimentData, trainExperiment } from "../lib/experiment/run.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { runLoop } from "../lib/train/loop.ts";
 import { MetricsWriter, readMetrics } from "../lib/train/metrics.ts";
@@ -441,4 +441,38 @@ Deno.test("train task: SIGTERM stops after the iteration with a checkpoint and a
 Deno.test({
   name: "tiny corpus cleanup",
   fn: async () => await Deno.remove(corpusDir, { recursive: true }),
+});
+
+Deno.test("train: a run killed after a checkpoint leaves run.json agreeing with the checkpoint", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    const exp = applyOverrides(ablation, [
+      ...TINY_SET,
+      `data.dataset=${manifest}`,
+      "trainer.checkpointMinutes=1e-9",
+    ]);
+    // The process "dies" while showing iteration 3, after the checkpoints of iterations 1 and 2.
+    const write = (text: string) => {
+      if (text.includes(" it 3/")) throw new Error("killed");
+    };
+    await rejects(
+      trainExperiment(exp, {
+        root,
+        maxSteps: 10,
+        log: () => {},
+        progress: { write, inPlace: false, intervalMs: 0 },
+      }),
+      /killed/,
+    );
+    const dir = onlyRun(root);
+    const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    const ckpt = await readCheckpoint(`${dir}/checkpoint.vxck`);
+    equal(ckpt.state.iteration, 2);
+    equal(info.iteration, 2);
+    equal(info.status, "running");
+    ok(info.elapsedSeconds > 0);
+    equal(info.elapsedSeconds, ckpt.state.elapsed);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });

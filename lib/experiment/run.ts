@@ -639,12 +639,8 @@ export async function trainExperiment(
               lastSample = iteration + 1;
             }
           },
-          onCheckpoint: async (_path, iteration) => {
-            await writeRunInfo(runDir, {
-              ...info,
-              iteration,
-              elapsedSeconds: loop?.elapsed ?? info.elapsedSeconds,
-            });
+          onCheckpoint: async (_path, iteration, elapsed) => {
+            await writeRunInfo(runDir, { ...info, iteration, elapsedSeconds: elapsed });
           },
         },
       });
