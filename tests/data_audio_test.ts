@@ -45,7 +45,11 @@ function rawWav(opts: {
     v.setUint16(36, 22, true);
     v.setUint16(38, opts.bits, true);
     v.setUint32(40, 0, true);
-    v.setUint16(44, opts.format, true); // sub-format GUID begins with the format code
+    // KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT: the format code, then a fixed suffix.
+    v.setUint16(44, opts.format, true);
+    [0, 0, 0, 0, 0x10, 0, 0x80, 0, 0, 0xaa, 0, 0x38, 0x9b, 0x71].forEach((b, i) =>
+      v.setUint8(46 + i, b)
+    );
   }
   const d = 20 + fmtSize;
   put(d, "data");
@@ -114,6 +118,32 @@ Deno.test("WAV: every PCM width, float 32/64 and extensible decode to the same m
   ok(Math.abs(six.samples[0]! - 1000 / 32768) < 1e-7);
 });
 
+Deno.test("WAV: odd-sized chunks are followed by their pad byte", () => {
+  // RIFF, fmt (8-bit mono), an odd 3-byte 'LIST' chunk + pad, then 3 samples of 8-bit data.
+  const fmt = new Uint8Array(24);
+  const f = new DataView(fmt.buffer);
+  fmt.set(new TextEncoder().encode("fmt "), 0);
+  f.setUint32(4, 16, true);
+  f.setUint16(8, 1, true);
+  f.setUint16(10, 1, true);
+  f.setUint32(12, 8000, true);
+  f.setUint32(16, 8000, true);
+  f.setUint16(20, 1, true);
+  f.setUint16(22, 8, true);
+  const list = Uint8Array.from(
+    [..."LIST"].map((c) => c.charCodeAt(0)).concat([3, 0, 0, 0, 7, 7, 7, 0]),
+  );
+  const data = Uint8Array.from(
+    [..."data"].map((c) => c.charCodeAt(0)).concat([3, 0, 0, 0, 192, 64, 128, 0]),
+  );
+  const body = [...new TextEncoder().encode("WAVE"), ...fmt, ...list, ...data];
+  const head = [..."RIFF"].map((c) => c.charCodeAt(0));
+  const size = new Uint8Array(4);
+  new DataView(size.buffer).setUint32(0, body.length, true);
+  const a = decodeWav(Uint8Array.from([...head, ...size, ...body]));
+  equal([...a.samples].join(), "0.5,-0.5,0");
+});
+
 Deno.test("WAV: writing pcm16 and float32 round-trips; files are written atomically", async () => {
   const samples = Float32Array.from({ length: 1000 }, (_, i) => 0.9 * Math.sin(i / 13));
   const pcm = decodeWav(encodeWav({ samples, sampleRate: 16000 }));
@@ -164,6 +194,22 @@ Deno.test("WAV: corrupt, truncated, empty, non-WAV and unsupported files give on
   );
   const alaw = rawWav({ format: 6, bits: 8, channels: 1, rate: 8000, frames: [[1]] });
   dataError(() => decodeWav(alaw, { path: "a.wav" }), /unsupported encoding format 6 8-bit/);
+  // Ambisonic B-format: an extensible GUID that starts with 1 like PCM but is not plain PCM.
+  const bformat = rawWav({
+    format: 1,
+    bits: 16,
+    channels: 4,
+    rate: 8000,
+    frames: [[1, 2, 3, 4]],
+    extensible: true,
+  });
+  new Uint8Array(bformat.buffer, 46, 14).set(
+    [0, 0, 0x21, 0x07, 0xd3, 0x11, 0x86, 0x44, 0xc8, 0xc1, 0xca, 0, 0, 0],
+  );
+  dataError(
+    () => decodeWav(bformat, { path: "amb.wav" }),
+    /unsupported encoding: extensible sub-format GUID 00000001-0721-11d3-8644-c8c1ca000000$/,
+  );
   const pcm12 = rawWav({ format: 1, bits: 16, channels: 1, rate: 8000, frames: [[1]] });
   new DataView(pcm12.buffer).setUint16(34, 12, true);
   dataError(() => decodeWav(pcm12, { path: "b.wav" }), /unsupported encoding PCM 12-bit/);

@@ -31,6 +31,20 @@ const FORMAT_PCM = 1;
 const FORMAT_FLOAT = 3;
 const FORMAT_EXTENSIBLE = 0xfffe;
 
+/** Bytes 4..15 of every KSDATAFORMAT_SUBTYPE GUID (`xxxxxxxx-0000-0010-8000-00aa00389b71`). */
+const SUBTYPE_SUFFIX = [0x00, 0x00, 0x10, 0x00, 0x80, 0x00, 0x00, 0xaa, 0x00, 0x38, 0x9b, 0x71];
+
+/** A GUID's bytes (little-endian first three fields) in the usual text form. */
+function guidText(g: Uint8Array): string {
+  const hex = (from: number, to: number, reverse: boolean) => {
+    const part = Array.from(g.subarray(from, to), (b) => b.toString(16).padStart(2, "0"));
+    return (reverse ? part.reverse() : part).join("");
+  };
+  return `${hex(0, 4, true)}-${hex(4, 6, true)}-${hex(6, 8, true)}-${hex(8, 10, false)}-${
+    hex(10, 16, false)
+  }`;
+}
+
 function fourcc(view: DataView, at: number): string {
   let s = "";
   for (let i = 0; i < 4; i++) {
@@ -81,7 +95,13 @@ export function decodeWav(bytes: Uint8Array, options: DecodeWavOptions = {}): Au
       bits = view.getUint16(body + 14, true);
       if (format === FORMAT_EXTENSIBLE) {
         if (size < 40 || body + 40 > bytes.length) fail("the extensible 'fmt ' chunk is truncated");
-        // The sub-format GUID starts with the plain format code.
+        // The sub-format GUID is the plain format code (its first 4 bytes) followed by
+        // the KSDATAFORMAT_SUBTYPE suffix; any other GUID (e.g. ambisonic B-format) is
+        // not plain PCM or float.
+        const guid = bytes.subarray(body + 24, body + 40);
+        const standard = view.getUint16(body + 26, true) === 0 &&
+          SUBTYPE_SUFFIX.every((b, i) => guid[4 + i] === b);
+        if (!standard) fail(`unsupported encoding: extensible sub-format GUID ${guidText(guid)}`);
         format = view.getUint16(body + 24, true);
       }
     } else if (id === "data") {
