@@ -341,6 +341,28 @@ Deno.test("leanVariableGrads equals tf.variableGrads (incl. a gradient penalty) 
   disposeParts(parts);
 });
 
+Deno.test("leanVariableGrads: a non-scalar value or a failing gradient leaks nothing", () => {
+  const w = tf.variable(tf.tensor1d([1, 2]));
+  const n0 = tf.memory().numTensors;
+  throws(() => leanVariableGrads(() => tf.square(w) as never, [w]), /must return a scalar/);
+  equal(tf.memory().numTensors, n0, "non-scalar value");
+  const failing = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => ({
+    value: tf.sum(args[0] as tf.Tensor),
+    gradFunc: () => {
+      throw new RangeError("no gradient here");
+    },
+  }));
+  throws(
+    () => leanVariableGrads(() => failing(tf.square(w)) as tf.Scalar, [w]),
+    /no gradient here/,
+  );
+  equal(tf.memory().numTensors, n0, "failing gradient");
+  // The engine is left clean: a later call works.
+  const { value, grads } = leanVariableGrads(() => tf.sum(tf.square(w)), [w]);
+  deepEqual([...grads[w.name]!.dataSync()], [2, 4]);
+  tf.dispose([value, w, ...Object.values(grads)]);
+});
+
 Deno.test({
   name: "wasm backend matches cpu: G/D outputs, generator and critic (GP) gradients",
   sanitizeResources: false,
@@ -416,6 +438,14 @@ Deno.test("GAN step: a failing or non-scalar term is reported and leaks nothing"
       }),
     /bad term/,
   );
+  equal(tf.memory().numTensors, n0);
+  // A size-1 term of rank 1 counts as a scalar: weighted, summed and reported.
+  const r = generatorGradients(parts, batch, {
+    terms: terms(() => tf.ones([1]) as never).map((t) => ({ ...t, weight: 2 })),
+  });
+  equal(r.values.broken, 1);
+  close(r.total, 2 * r.values.reconstruction! + 2, 1e-6, "total with a [1]-shaped term");
+  tf.dispose(Object.values(r.grads));
   equal(tf.memory().numTensors, n0);
   throws(
     () => ganStep(parts, batch, { generatorTerms: [], criticTerms: [], nCritic: -1 }),

@@ -160,15 +160,36 @@ export function leanVariableGrads(
     engine.state.activeTape = null;
     throw error;
   }
+  const tape = engine.state.activeTape ?? [];
+  /** On failure: release every saved tensor (disposing twice is harmless) and the value. */
+  const release = () => {
+    for (const node of tape) tf.dispose(node.saved ?? []);
+    engine.state.activeTape = null;
+    if (y instanceof tf.Tensor) y.dispose();
+  };
   if (!(y instanceof tf.Tensor) || y.rank !== 0) {
+    release();
     throw new TypeError("Cannot compute gradients: the function must return a scalar tensor");
   }
-  const tape = engine.state.activeTape ?? [];
   const filtered = filterTape(tape, xs, y);
   const onPath = new Set(filtered.map((n) => n.id));
   // Saved tensors of nodes off the path are never used: free them now.
   for (const node of tape) if (!onPath.has(node.id)) tf.dispose(node.saved ?? []);
-  const grads = tf.tidy(() => {
+  let grads: tf.NamedTensorMap;
+  try {
+    grads = backward(y, filtered, xs);
+  } catch (error) {
+    // A gradient function failed: its tidy freed the gradients, this frees the rest.
+    release();
+    throw error;
+  }
+  engine.state.activeTape = null;
+  return { value: y as tf.Scalar, grads };
+}
+
+/** Walk `filtered` backwards from `y`, freeing as it goes; gradients of `xs` by tfjs name. */
+function backward(y: tf.Tensor, filtered: TapeNode[], xs: tf.Variable[]): tf.NamedTensorMap {
+  return tf.tidy(() => {
     const map = new GradientMap();
     map.accumulate(y.id, tf.onesLike(y));
     for (let i = filtered.length - 1; i >= 0; i--) {
@@ -205,6 +226,4 @@ export function leanVariableGrads(
     }
     return out;
   });
-  engine.state.activeTape = null;
-  return { value: y as tf.Scalar, grads };
 }

@@ -319,8 +319,10 @@ function termGradients<C>(
         if (!(v instanceof tf.Tensor) || v.size !== 1) {
           throw new TypeError(`Cannot run GAN step: term '${term.name}' did not return a scalar`);
         }
-        kept.push(tf.keep(tf.reshape(v, [])));
-        const weighted = tf.mul(v, weight) as tf.Scalar;
+        // A size-1 term of any rank (e.g. [1]) counts as a scalar.
+        const scalar = tf.reshape(v, []) as tf.Scalar;
+        kept.push(tf.keep(scalar));
+        const weighted = tf.mul(scalar, weight) as tf.Scalar;
         total = total === null ? weighted : tf.add(total, weighted);
       }
       return total!;
