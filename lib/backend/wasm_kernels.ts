@@ -46,7 +46,6 @@ function isRegistered(config: tf.KernelConfig): boolean {
  * ```ts
  * import { registerWasmKernels } from "./wasm_kernels.ts";
  * import { tf } from "../deps.ts";
-import { registerGradients } from "./gradients.ts";
  * await tf.setBackend("wasm");
  * registerWasmKernels();
  * const x = tf.ones([1, 4, 4, 1]) as tf.Tensor4D;
