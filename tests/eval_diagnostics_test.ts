@@ -73,6 +73,13 @@ Deno.test("labelSensitivity and identityDistance on constructed generators", () 
       /maps \[2, 8, 8, 1\] to \[1, 8, 8, 1\]/,
     );
     throws(() => labelSensitivity(g, { x, targets: tf.eye(1) as tf.Tensor2D }), RangeError);
+    // A repeated target counts once: labels 0, 0, 1 -> the one pair (0, 1) differs by 0.1.
+    const repeated = tf.tensor2d([[1, 0], [1, 0], [0, 1]]);
+    close(labelSensitivity(g, { x, targets: repeated }, { spread: 1 }), 0.1, 1e-6, "repeated");
+    throws(
+      () => labelSensitivity(g, { x, targets: tf.tensor2d([[0, 1], [0, 1]]) }),
+      /at least 2 distinct targets, got 1/,
+    );
   });
 });
 

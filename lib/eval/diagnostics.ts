@@ -137,7 +137,8 @@ export interface LabelSensitivityOptions {
  *
  * Formula: S = mean_{k<l} mean |G(x, c_k) − G(x, c_l)| / spread(x)
  *
- * over all pairs of distinct targets `k`, `l` (rows of `targets`). It is 0 for
+ * over all pairs of distinct targets `k`, `l` (rows of `targets`; a repeated
+ * row counts once). It is 0 for
  * a generator that ignores its labels, and about 1 when changing the label
  * changes the output as much as real utterances differ from each other.
  *
@@ -162,7 +163,18 @@ export function labelSensitivity(
 ): number {
   const { x, targets } = batch;
   checkBatch("measure label sensitivity", x, targets);
-  const k = targets.shape[0];
+  // Only distinct label vectors count: a repeated target would add pairs whose
+  // difference is 0 for any generator and pull the score towards "collapsed".
+  const seen = new Set<string>();
+  const distinct: number[] = [];
+  (targets.arraySync() as number[][]).forEach((row, i) => {
+    const key = row.join(",");
+    if (!seen.has(key)) {
+      seen.add(key);
+      distinct.push(i);
+    }
+  });
+  const k = distinct.length;
   if (k < 2) {
     throw new RangeError(
       `Cannot measure label sensitivity: expected at least 2 distinct targets, got ${k}`,
@@ -176,7 +188,7 @@ export function labelSensitivity(
   }
   return tf.tidy(() => {
     const outs: tf.Tensor4D[] = [];
-    for (let i = 0; i < k; i++) outs.push(convertTo(generator, x, targets, i));
+    for (const i of distinct) outs.push(convertTo(generator, x, targets, i));
     let sum = 0;
     for (let i = 0; i < k; i++) {
       for (let j = i + 1; j < k; j++) {
