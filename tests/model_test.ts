@@ -187,6 +187,20 @@ Deno.test("BatchNorm: training output, running stats and gradients against hand/
   tf.tidy(() => bn.apply(x, { training: true }));
   ok(maxAbsDiff(bn.runningMean.dataSync(), mean.map((m) => 0.1 * m)) < 1e-6);
   ok(maxAbsDiff(bn.runningVar.dataSync(), varB.map((v) => 0.9 + 0.1 * v * n / (n - 1))) < 1e-5);
+  // Inference mode: γ·(x − running mean)/sqrt(running var + ε) + β, running stats untouched.
+  tf.tidy(() => {
+    bn.gamma.assign(tf.tensor1d([2, -0.5]));
+    bn.beta.assign(tf.tensor1d([0.3, 1]));
+  });
+  const [rm, rv] = [bn.runningMean.dataSync().slice(), bn.runningVar.dataSync().slice()];
+  const inferred = tf.tidy(() => bn.apply(x, { training: false, activation: "relu" }).dataSync());
+  const byHand = Array.from(xs, (v, i) => {
+    const c = i % 2;
+    const z = [2, -0.5][c]! * (v - rm[c]!) / Math.sqrt(rv[c]! + 2e-5) + [0.3, 1][c]!;
+    return Math.max(z, 0);
+  });
+  ok(maxAbsDiff(inferred, byHand) < 1e-5, "inference with the running statistics");
+  deepEqual([...bn.runningMean.dataSync()], [...rm], "inference leaves the running mean");
   // Gradient of the closed form (with fused ReLU) against autodiff of the plain formula.
   const gamma = tf.tensor1d([1.5, -0.7]), beta = tf.tensor1d([0.2, 0.1]);
   const w = tf.tensor4d(rng.normalArray(24), [2, 3, 2, 2]);
