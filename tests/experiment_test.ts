@@ -41,6 +41,9 @@ Deno.test("extend merges objects, replaces arrays, records the base and validate
   equal(e.losses.generator.identity!.weight, 5);
   // The base is untouched.
   deepEqual(base.model.generator.widths, [32, 64, 128, 256]);
+  // An optimizer's kind changes alone (its other fields are shared); a schedule's replaces it.
+  const adam = extend(base, { meta: { id: "x2" }, optimizers: { generator: { kind: "adam" } } });
+  deepEqual(adam.optimizers.generator, { ...base.optimizers.generator, kind: "adam" });
   throws(
     () => extend(base, { trainer: { batchSize: 0 } }),
     /Invalid experiment field 'trainer.batchSize': 0 is below 1/,

@@ -5,7 +5,7 @@
  * @module
  */
 import type { DeepPartial, Experiment } from "./types.ts";
-import { validateExperiment } from "./validate.ts";
+import { EXPERIMENT_SCHEMA, type FieldSchema, validateExperiment } from "./validate.ts";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -16,14 +16,27 @@ export function clone<T>(value: T): T {
   return structuredClone(value);
 }
 
-function merge(target: Record<string, unknown>, changes: Record<string, unknown>, path: string) {
+/** The schema of the field at a path, if the path leads into the schema. */
+function schemaOf(parts: string[]): FieldSchema | undefined {
+  let schema: FieldSchema | undefined = EXPERIMENT_SCHEMA;
+  for (const part of parts) {
+    if (schema?.type === "object") schema = schema.fields[part];
+    else if (schema?.type === "record") schema = schema.values;
+    else if (schema?.type === "array") schema = schema.items;
+    else return undefined;
+  }
+  return schema;
+}
+
+function merge(target: Record<string, unknown>, changes: Record<string, unknown>, path: string[]) {
   for (const [key, change] of Object.entries(changes)) {
     if (change === undefined) continue;
-    const at = path ? `${path}.${key}` : key;
+    const at = [...path, key];
     const current = target[key];
     // A tagged union whose tag changes (a schedule's `kind`) is replaced, not merged.
-    const retagged = isPlainObject(current) && isPlainObject(change) && "kind" in change &&
-      change.kind !== current.kind;
+    const schema = schemaOf(at);
+    const retagged = schema?.type === "tagged" && isPlainObject(current) &&
+      isPlainObject(change) && schema.tag in change && change[schema.tag] !== current[schema.tag];
     if (isPlainObject(current) && isPlainObject(change) && !retagged) {
       merge(current, change, at);
     } else {
@@ -34,8 +47,10 @@ function merge(target: Record<string, unknown>, changes: Record<string, unknown>
 
 /**
  * Derive an experiment from `base`: objects are merged key by key, arrays and
- * values are replaced, and so is an object whose `kind` changes (a schedule). Unless `changes.meta.base` is given, the result's
- * `meta.base` is `base.meta.id`. The result is validated.
+ * values are replaced, and so is a schedule whose `kind` changes (its fields
+ * differ by kind; an optimizer's `kind` changes alone). Unless
+ * `changes.meta.base` is given, the result's `meta.base` is `base.meta.id`.
+ * The result is validated.
  *
  * Loss terms are records, so `extend` can add a term or change a weight;
  * removing one is {@linkcode without}'s job, so that a removal is explicit.
@@ -54,7 +69,7 @@ function merge(target: Record<string, unknown>, changes: Record<string, unknown>
 export function extend(base: Experiment, changes: DeepPartial<Experiment>): Experiment {
   const out = clone(base);
   const meta: Record<string, unknown> = { base: base.meta.id, ...(changes.meta ?? {}) };
-  merge(out as unknown as Record<string, unknown>, { ...changes, meta }, "");
+  merge(out as unknown as Record<string, unknown>, { ...changes, meta }, []);
   return validateExperiment(out);
 }
 
