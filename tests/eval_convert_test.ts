@@ -96,6 +96,37 @@ Deno.test("convertFiles: an identity generator gives back audio with the input's
   }
 });
 
+Deno.test("convertFiles: windows are the features' segment width unless told otherwise", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await writeWavFile(`${dir}/in.wav`, { samples: voice(150, 0.5, 16000), sampleRate: 16000 });
+    const features = resolveFeatures({ bins: 32, segmentFrames: 16 });
+    const widths = new Set<number>();
+    const job = { inputs: [`${dir}/in.wav`], labels: new Float32Array([1]), outDir: dir };
+    await convertFiles(
+      (x) => {
+        widths.add(x.shape[2]);
+        return x;
+      },
+      job,
+      { features, iterations: 1, progress: false },
+    );
+    deepEqual([...widths], [16]);
+    widths.clear();
+    await convertFiles(
+      (x) => {
+        widths.add(x.shape[2]);
+        return x;
+      },
+      job,
+      { features, width: 8, iterations: 1, progress: false },
+    );
+    deepEqual([...widths], [8]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("listAudioInputs: a file, a folder searched recursively, clear errors", async () => {
   const dir = await Deno.makeTempDir();
   try {

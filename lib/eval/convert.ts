@@ -176,8 +176,13 @@ export function targetLabels(
 
 /** Options for {@linkcode convertFiles}. */
 export interface ConvertFilesOptions extends ConvertUtteranceOptions {
-  /** The run's feature config (sample rate, hop, bins, dB range). */
+  /** The run's feature config (sample rate, hop, bins, dB range, segment frames). */
   features: FeatureConfig;
+  /**
+   * Frames per window: the generator's input width.
+   * @default {features.segmentFrames}
+   */
+  width?: number;
   /**
    * Griffin-Lim iterations.
    * @default {60}
@@ -264,7 +269,7 @@ export async function convertFiles(
     const converted = convertUtterance(
       generator,
       { spectrogram: spec, labels: job.labels },
-      options,
+      { ...options, width: options.width ?? features.segmentFrames },
     );
     const wave = toWaveform(converted, features, {
       iterations: options.iterations ?? 60,
