@@ -61,6 +61,14 @@ Deno.test("RMSprop: hand-computed steps, eps outside the square root, zero gradi
     () => opt.applyGradients({ p: tf.tensor1d([1, 2]) }),
     /'p' has gradient \[2\] for variable \[3\]/,
   );
+  // A bad gradient for one variable leaves the others and the step count untouched.
+  const a = tf.variable(tf.scalar(1)), z = tf.variable(tf.tensor1d([1, 2]));
+  const o3 = new RMSprop({ a, z }, { learningRate: 0.1 });
+  throws(() => o3.applyGradients({ a: tf.scalar(1), z: tf.scalar(1) }), /'z' has gradient/);
+  equal(a.dataSync()[0], 1);
+  equal(o3.iterations, 0);
+  o3.dispose();
+  tf.dispose([a, z]);
   tf.dispose([p, q]);
   opt.dispose();
   o2.dispose();

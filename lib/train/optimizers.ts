@@ -172,21 +172,22 @@ export abstract class SlotOptimizer implements Optimizer {
 
   /** Apply one update; `grads` may leave out variables, never add unknown ones. */
   applyGradients(grads: Record<string, tf.Tensor>): void {
-    for (const name of Object.keys(grads)) {
-      if (!(name in this.variables)) {
+    // Every gradient is checked before anything changes: a bad one leaves no half-done step.
+    for (const [name, g] of Object.entries(grads)) {
+      const p = this.variables[name];
+      if (p === undefined) {
         throw new Error(`Cannot apply gradients: unknown variable '${name}'`);
       }
-    }
-    this.step++;
-    for (const [name, p] of Object.entries(this.variables)) {
-      const g = grads[name];
-      if (g === undefined) continue;
       if (g.shape.join() !== p.shape.join()) {
         throw new RangeError(
           `Cannot apply gradients: '${name}' has gradient [${g.shape}] for variable [${p.shape}]`,
         );
       }
-      this.update(name, p, g);
+    }
+    this.step++;
+    for (const [name, p] of Object.entries(this.variables)) {
+      const g = grads[name];
+      if (g !== undefined) this.update(name, p, g);
     }
   }
 
