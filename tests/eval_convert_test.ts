@@ -122,6 +122,20 @@ Deno.test("convertFiles: windows are the features' segment width unless told oth
       { features, width: 8, iterations: 1, progress: false },
     );
     deepEqual([...widths], [8]);
+    // Equal names in different folders keep their folders below the common one.
+    for (const spk of ["a", "b"]) {
+      await Deno.mkdir(`${dir}/in/${spk}`, { recursive: true });
+      await writeWavFile(`${dir}/in/${spk}/001.wav`, {
+        samples: voice(spk === "a" ? 120 : 200, 0.3, 16000),
+        sampleRate: 16000,
+      });
+    }
+    const both = await convertFiles((x) => x, {
+      inputs: await listAudioInputs(`${dir}/in`),
+      labels: new Float32Array([1]),
+      outDir: `${dir}/out`,
+    }, { features, iterations: 1, progress: false, suffix: "" });
+    deepEqual(both.written, [`${dir}/out/a/001.wav`, `${dir}/out/b/001.wav`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

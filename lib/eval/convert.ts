@@ -234,8 +234,9 @@ export async function listAudioInputs(path: string): Promise<string[]> {
 
 /**
  * Convert audio files: read, resample to the run's rate, spectrogram,
- * {@linkcode convertUtterance}, Griffin-Lim, write 16-bit WAV into `outDir`.
- * An unreadable input is skipped and reported.
+ * {@linkcode convertUtterance}, Griffin-Lim, write 16-bit WAV into `outDir`
+ * (in the inputs' subfolders below their common folder, so equal file names
+ * in different folders stay apart). An unreadable input is skipped and reported.
  */
 export async function convertFiles(
   generator: GeneratorFn,
@@ -250,7 +251,16 @@ export async function convertFiles(
     ...(options.progress === false ? { output: null } : {}),
   });
   const result: ConvertFilesResult = { written: [], skipped: [] };
-  for (const path of job.inputs) {
+  // Outputs mirror the inputs' folders below their common folder, so that
+  // `spk1/001.wav` and `spk2/001.wav` do not overwrite each other.
+  const dirsOf = job.inputs.map((p) => p.split("/").slice(0, -1));
+  let common = dirsOf[0]?.length ?? 0;
+  for (const d of dirsOf) {
+    let i = 0;
+    while (i < common && i < d.length && d[i] === dirsOf[0]![i]) i++;
+    common = i;
+  }
+  for (const [index, path] of job.inputs.entries()) {
     let audio;
     try {
       audio = await readAudioFile(path);
@@ -276,7 +286,9 @@ export async function convertFiles(
       length: audio.samples.length,
     });
     const name = path.split("/").pop()!.replace(/\.[^.]+$/, "");
-    const out = `${job.outDir}/${name}${options.suffix ?? "_converted"}.wav`;
+    const dir = [job.outDir, ...dirsOf[index]!.slice(common)].join("/");
+    if (dir !== job.outDir) await Deno.mkdir(dir, { recursive: true });
+    const out = `${dir}/${name}${options.suffix ?? "_converted"}.wav`;
     await writeWavFile(out, { samples: wave, sampleRate: features.sampleRate });
     result.written.push(out);
     bar.tick();
