@@ -130,6 +130,16 @@ Deno.test("--set parses by field type and refuses unknown keys naming the neares
     /expected an integer/,
   );
   throws(() => applyOverrides(base, ["trainer.seed"]), /expected key=value/);
+  // A schedule's kind: the old kind's fields go, the new kind's must be given.
+  deepEqual(
+    applyOverrides(base, ["optimizers.generator.schedule.kind=constant"]).optimizers.generator
+      .schedule,
+    { kind: "constant" },
+  );
+  throws(
+    () => applyOverrides(base, ["optimizers.generator.schedule.kind=linear"]),
+    /'optimizers\.generator\.schedule\.start': missing/,
+  );
   equal(
     nearestKey("opt.gen.lr", ["optimizers.generator.lr", "trainer.seed"]),
     "optimizers.generator.lr",

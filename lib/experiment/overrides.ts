@@ -162,10 +162,25 @@ export function applyOverrides(exp: Experiment, assignments: readonly string[]):
     let parent = out as unknown as Record<string, unknown>;
     for (const part of parts.slice(0, -1)) parent = parent[part] as Record<string, unknown>;
     parent[parts.at(-1)!] = value;
+    // A new schedule kind drops the fields only the old kind had.
+    const union = schemaAt(out, parts.slice(0, -1));
+    const retag = union.type === "tagged" && parts.at(-1) === union.tag;
+    if (retag && typeof value === "string") {
+      const fields = union.variants[value];
+      for (const k of Object.keys(parent)) {
+        if (fields && k !== union.tag && !(k in fields)) delete parent[k];
+      }
+    }
     try {
       out = validateExperiment(out);
     } catch (e) {
-      throw new OverrideError(`Cannot set '${key}' to '${raw}': ${(e as Error).message}`);
+      const whole = parts.slice(0, -1).join(".");
+      throw new OverrideError(
+        `Cannot set '${key}' to '${raw}': ${(e as Error).message}` +
+          (retag
+            ? `; set all its fields at once, e.g. --set '${whole}={${union.tag}: ${raw}, …}'`
+            : ""),
+      );
     }
   }
   return out;
