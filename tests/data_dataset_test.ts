@@ -252,6 +252,10 @@ Deno.test("cache: hit on the second load; a changed file or config is recomputed
     const other = resolveFeatures({ ...TINY, hop: 64 }); // changed config
     const cache2 = await SpectrogramCache.open(`${dir}/cache`, other);
     ok(cache2.dir !== cache.dir);
+    // The segment width is cropped after the cache: it does not change the key.
+    const wider = resolveFeatures({ ...TINY, segmentFrames: 2 * features.segmentFrames });
+    equal((await SpectrogramCache.open(`${dir}/cache`, wider)).dir, cache.dir);
+    ok((await prepareFile(path, { features: wider, cache })).cached);
     const fourth = await prepareFile(path, { features: other, cache: cache2 });
     ok(!fourth.cached);
     equal(fourth.spectrogram.frames, 2 * third.spectrogram.frames - 1);

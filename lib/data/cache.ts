@@ -35,10 +35,15 @@ async function sha256Hex(bytes: Uint8Array, chars: number): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("").slice(0, chars);
 }
 
-/** A short hash of a feature config (every field counts). */
+/**
+ * A short hash of a feature config: every field that shapes the stored
+ * spectrograms counts; `segmentFrames` (the crop width, applied after the
+ * cache) does not, so a new segment width reuses the cache.
+ */
 export async function featureKey(features: FeatureConfig): Promise<string> {
+  const { segmentFrames: _crop, ...stored } = features;
   const canonical = JSON.stringify(
-    Object.fromEntries(Object.entries(features).sort(([a], [b]) => a.localeCompare(b))),
+    Object.fromEntries(Object.entries(stored).sort(([a], [b]) => a.localeCompare(b))),
   );
   return await sha256Hex(new TextEncoder().encode(canonical), 16);
 }
