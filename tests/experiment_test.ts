@@ -332,6 +332,23 @@ Deno.test("progress shows epoch, iteration, each term, it/s and ETA", () => {
     /^\r.\[2K.* it 1\/100 \| 0\.00 it\/s \| ETA \? \| G\.reconstruction…$/,
   );
   equal([...drawn.at(-1)!.slice(5)].length, 79);
+  // A run that stops before its first iteration still ends the drawn line,
+  // and a message does not run into it.
+  const early: string[] = [];
+  const idle = new ProgressBar({
+    totalIterations: 100,
+    totalEpochs: 1,
+    inPlace: true,
+    now: () => 0,
+    write: (t) => early.push(t),
+  });
+  idle.start(0);
+  idle.message("voxlab: stopping");
+  idle.done();
+  match(
+    early.join(""),
+    /^\r.\[2Kepoch 1\/1 .* it 0\/100 .*\r.\[2Kvoxlab: stopping\n\r.\[2Kepoch .*\n$/,
+  );
 });
 
 Deno.test("mermaid: the seed's generator and the 47c97768 discriminator, drawn from describe()", () => {

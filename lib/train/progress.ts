@@ -135,6 +135,8 @@ export class ProgressBar {
   #startIteration = 0;
   #lastPrint = -Infinity;
   #last: ProgressState | null = null;
+  /** The state on screen: the last update's, or the start's before any. */
+  #shown: ProgressState | null = null;
   #printedSinceLast = true;
   #updates = 0;
 
@@ -158,7 +160,8 @@ export class ProgressBar {
   start(iteration: number, epoch = 1): void {
     this.#start = this.#options.now();
     this.#startIteration = iteration;
-    const line = formatProgress({ iteration, epoch, terms: {} }, { ...this.#options, rate: 0 });
+    this.#shown = { iteration, epoch, terms: {} };
+    const line = formatProgress(this.#shown, { ...this.#options, rate: 0 });
     this.#options.write(this.#options.inPlace ? this.#redraw(line) : `${line}\n`);
     this.#lastPrint = this.#options.now();
   }
@@ -181,7 +184,7 @@ export class ProgressBar {
   /** Show the state after an iteration. */
   update(state: ProgressState): void {
     if (this.#start === null) this.start(state.iteration - 1, state.epoch);
-    this.#last = state;
+    this.#last = this.#shown = state;
     this.#updates++;
     const now = this.#options.now();
     const line = formatProgress(state, { ...this.#options, rate: this.rate });
@@ -199,20 +202,21 @@ export class ProgressBar {
 
   /** Print a message on its own line without losing the progress line. */
   message(text: string): void {
-    if (this.#options.inPlace && this.#last) this.#options.write(`\r\x1b[2K${text}\n`);
+    const shown = this.#shown;
+    if (this.#options.inPlace && shown) this.#options.write(`\r\x1b[2K${text}\n`);
     else this.#options.write(`${text}\n`);
-    if (this.#options.inPlace && this.#last) {
+    if (this.#options.inPlace && shown) {
       this.#options.write(
-        this.#redraw(formatProgress(this.#last, { ...this.#options, rate: this.rate })),
+        this.#redraw(formatProgress(shown, { ...this.#options, rate: this.rate })),
       );
     }
   }
 
   /** Finish: print the last state if it was not shown, and end the line. */
   done(): void {
-    if (!this.#last) return;
-    if (this.#options.inPlace) this.#options.write("\n");
-    else if (!this.#printedSinceLast) {
+    if (this.#options.inPlace) {
+      if (this.#shown) this.#options.write("\n");
+    } else if (this.#last && !this.#printedSinceLast) {
       this.#options.write(`${formatProgress(this.#last, { ...this.#options, rate: this.rate })}\n`);
     }
   }
