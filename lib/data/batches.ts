@@ -109,7 +109,11 @@ export class PairSampler {
   readonly batchSize: number;
   /** Frames per segment. */
   readonly segmentFrames: number;
-  /** Batches in one epoch: `floor(size / batchSize)` (the remainder waits for the next epoch). */
+  /**
+   * Batches in one epoch: `floor(size / batchSize)`. The `size mod batchSize`
+   * items left at the end of an epoch's shuffled order are not drawn as A in
+   * that epoch; the next epoch reshuffles all items.
+   */
   readonly batchesPerEpoch: number;
   #rng: Rng;
   #epoch = 0;
