@@ -445,8 +445,8 @@ export function concatLabels(x: tf.Tensor4D, c: tf.Tensor2D): tf.Tensor4D {
  * `Σ_(i,j) M_ij(y, x) · (c · W_c[i, j])`, where `M_ij` is 1 where kernel tap
  * `(i, j)` falls inside the image. That is a `[B, n] × [n, k²·C_out]` matrix
  * product and a `[h·w, k²] × [k², B·C_out]` one instead of a convolution
- * over `n` extra channels (at the seed's 1479 labels, ~8 GFLOP per forward
- * at batch 2 saved). The kernel is stored in two parts,
+ * over `n` extra channels (at the seed's 1479 labels and batch 2,
+ * `2·B·h·w·k²·n·C_out` ≈ 14 GFLOP per forward saved). The kernel is stored in two parts,
  * `name/conv/kernel_features` `[k, k, C, C_out]` and
  * `name/conv/kernel_labels` `[k, k, n, C_out]`, both initialised with the
  * fan-in of the full concatenation `k²·(C + n)`.
