@@ -160,7 +160,7 @@ function fmtNumber(v: number): string {
  * import { compareRuns } from "./compare.ts";
  * const run = (name: string, w: number | undefined) => ({
  *   dir: name, name, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
- *   terms: { "G.adversarial": 0.5 },
+ *   warningAt: null, terms: { "G.adversarial": 0.5 },
  *   config: { losses: { generator: w === undefined ? {} : { identity: { weight: w } } } },
  * });
  * const c = compareRuns([run("a", 5), run("b", undefined)]);
