@@ -2,6 +2,7 @@ import { deepEqual, equal, match, notEqual, ok, rejects, throws } from "node:ass
 import {
   applyOverrides,
   configHash,
+  createRunDir,
   diff,
   experimentFromYaml,
   experimentToYaml,
@@ -445,5 +446,20 @@ Deno.test("mermaid: the training graphs follow the loss wiring, as in the seed",
     ]
   ) {
     ok(critic.includes(edge), edge);
+  }
+});
+
+Deno.test("runs started in the same second get their own directories (-2, -3)", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const now = new Date(Date.UTC(2026, 0, 2, 3, 4, 5));
+    const dirs = await Promise.all([1, 2, 3].map(() => createRunDir(base, { root, now })));
+    deepEqual(
+      dirs.map((d) => d.slice(root.length)).sort(),
+      ["", "-2", "-3"].map((s) => `/47c97768/20260102-030405${s}`),
+    );
+    for (const d of dirs) ok((await Deno.stat(`${d}/config.yaml`)).isFile);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });
