@@ -131,6 +131,10 @@ Deno.test("--set parses by field type and refuses unknown keys naming the neares
     /expected an integer/,
   );
   throws(() => applyOverrides(base, ["trainer.seed"]), /expected key=value/);
+  throws(
+    () => applyOverrides(base, ["losses.generator.identity=null"]),
+    /'losses\.generator\.identity': expected an object, got null$/,
+  );
   // A schedule's kind: the old kind's fields go, the new kind's must be given.
   deepEqual(
     applyOverrides(base, ["optimizers.generator.schedule.kind=constant"]).optimizers.generator

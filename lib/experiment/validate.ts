@@ -195,8 +195,8 @@ function checkField(value: unknown, schema: FieldSchema, path: string): void {
   const where = path || "experiment";
   const wrongKind = (expected: string) =>
     new TypeError(
-      `Invalid experiment field '${where}': expected ${expected}, got ${kindOf(value)} ${
-        JSON.stringify(value)
+      `Invalid experiment field '${where}': expected ${expected}, got ${
+        value === null ? "null" : `${kindOf(value)} ${JSON.stringify(value)}`
       }`,
     );
   switch (schema.type) {
