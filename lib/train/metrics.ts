@@ -94,5 +94,7 @@ export async function truncateMetrics(path: string, iteration: number): Promise<
     throw e;
   }
   const kept = records.filter((r) => r.iteration <= iteration);
-  await Deno.writeTextFile(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+  // Via a temp file: a crash while rewriting keeps the old file whole.
+  await Deno.writeTextFile(`${path}.tmp`, kept.map((r) => JSON.stringify(r) + "\n").join(""));
+  await Deno.rename(`${path}.tmp`, path);
 }
