@@ -11,8 +11,13 @@
  * @module
  */
 
-/** The exported state of an {@linkcode Rng}: four unsigned 32-bit words. */
-export type RngState = [number, number, number, number];
+/**
+ * The exported state of an {@linkcode Rng}: four unsigned 32-bit words, then
+ * the cached second normal sample when there is one.
+ */
+export type RngState =
+  | [number, number, number, number]
+  | [number, number, number, number, number];
 
 /** Hash a string to a 32-bit seed (FNV-1a). */
 function hashString(text: string): number {
@@ -121,19 +126,30 @@ export class Rng {
 
   /** The generator's state, for checkpoints. */
   getState(): RngState {
-    // The cached normal is dropped so that state alone determines the stream.
-    this.#spareNormal = null;
-    return [this.#s[0]!, this.#s[1]!, this.#s[2]!, this.#s[3]!];
+    // Reading the state leaves the stream as it is: the cached normal goes with it.
+    const words: [number, number, number, number] = [
+      this.#s[0]!,
+      this.#s[1]!,
+      this.#s[2]!,
+      this.#s[3]!,
+    ];
+    return this.#spareNormal === null ? words : [...words, this.#spareNormal];
   }
 
   /** Restore a state from {@linkcode Rng.getState}. */
   setState(state: RngState): void {
-    if (!Array.isArray(state) || state.length !== 4 || state.some((v) => !Number.isInteger(v))) {
+    if (
+      !Array.isArray(state) || (state.length !== 4 && state.length !== 5) ||
+      state.slice(0, 4).some((v) => !Number.isInteger(v)) ||
+      (state.length === 5 && !Number.isFinite(state[4]))
+    ) {
       throw new TypeError(
-        `Cannot restore RNG state: expected 4 integers, got ${JSON.stringify(state)}`,
+        `Cannot restore RNG state: expected 4 integers and an optional cached normal, got ${
+          JSON.stringify(state)
+        }`,
       );
     }
     for (let i = 0; i < 4; i++) this.#s[i] = state[i]! >>> 0;
-    this.#spareNormal = null;
+    this.#spareNormal = state.length === 5 ? state[4] : null;
   }
 }

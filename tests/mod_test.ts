@@ -1,4 +1,4 @@
-import { equal, match } from "node:assert/strict";
+import { deepEqual, equal, match } from "node:assert/strict";
 import { Rng } from "../mod.ts";
 
 const repo = new URL("../", import.meta.url);
@@ -41,6 +41,16 @@ Deno.test("Rng: same seed gives the same stream; state round-trips", () => {
   equal(JSON.stringify([c.uniform(), c.normal(), c.int(10)]), JSON.stringify(expected));
   const d = new Rng(8);
   equal(d.nextUint32() === new Rng(7).nextUint32(), false);
+  // Between the two normals of a pair: reading the state (a checkpoint) does
+  // not change the stream, and a restored generator continues it.
+  const e = new Rng(5), f = new Rng(5);
+  e.normal(), f.normal();
+  const mid = f.getState();
+  const g = new Rng(0);
+  g.setState(JSON.parse(JSON.stringify(mid)));
+  const next = [e.normal(), e.normal()];
+  deepEqual([f.normal(), f.normal()], next);
+  deepEqual([g.normal(), g.normal()], next);
 });
 
 Deno.test("Rng: shuffle is a seeded permutation", () => {
