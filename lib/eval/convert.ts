@@ -9,6 +9,7 @@
 
 import { tf } from "../deps.ts";
 import { stitch, windows } from "../data/segments.ts";
+import { spectrogramsToTensor, tensorToSpectrograms } from "../data/tensors.ts";
 import {
   type FeatureConfig,
   frameLength,
@@ -77,24 +78,13 @@ export function convertUtterance(
     );
   }
   const w = windows(spec, width, options.step === undefined ? {} : { step: options.step });
-  const { bins } = spec;
   const converted: Spectrogram[] = [];
   for (let i = 0; i < w.windows.length; i += batchSize) {
     const chunk = w.windows.slice(i, i + batchSize);
-    const out = tf.tidy(() => {
-      // Windows are [bins x width] row-major, which is [bins, width, 1] in NHWC.
-      const flat = new Float32Array(chunk.length * bins * width);
-      chunk.forEach((c, j) => flat.set(c.data, j * bins * width));
-      const x = tf.tensor4d(flat, [chunk.length, bins, width, 1]);
+    tf.tidy(() => {
+      const x = spectrogramsToTensor(chunk); // [n, bins, width, 1]
       const c = tf.tile(tf.tensor2d(labels, [1, labels.length]), [chunk.length, 1]) as tf.Tensor2D;
-      return generator(x, c).dataSync() as Float32Array;
-    });
-    chunk.forEach((_, j) => {
-      converted.push({
-        data: out.slice(j * bins * width, (j + 1) * bins * width),
-        bins,
-        frames: width,
-      });
+      converted.push(...tensorToSpectrograms(generator(x, c)));
     });
   }
   return stitch(converted, w.starts, w.frames);

@@ -12,6 +12,7 @@ import { tf } from "../deps.ts";
 import { Rng } from "../random.ts";
 import type { DatasetItem, SpectrogramDataset } from "../data/dataset.ts";
 import { sliceFrames } from "../data/segments.ts";
+import { spectrogramsToTensor } from "../data/tensors.ts";
 import type { Spectrogram } from "../data/spectrogram.ts";
 import type { ClassifierFn, GeneratorFn } from "./diagnostics.ts";
 import {
@@ -108,12 +109,6 @@ function centreCrop(spec: Spectrogram, width: number): Spectrogram {
   return sliceFrames(spec, Math.max(0, Math.floor((spec.frames - width) / 2)), width);
 }
 
-function stack(specs: readonly Spectrogram[], bins: number, width: number): tf.Tensor4D {
-  const flat = new Float32Array(specs.length * bins * width);
-  specs.forEach((s, i) => flat.set(s.data, i * bins * width));
-  return tf.tensor4d(flat, [specs.length, bins, width, 1]);
-}
-
 /**
  * Choose the probe from a dataset and wrap the models as diagnostics functions.
  *
@@ -126,7 +121,6 @@ export function buildProbe(
 ): BuiltProbe {
   const attribute = options.attribute ?? "speaker";
   const width = options.width ?? dataset.features.segmentFrames;
-  const bins = dataset.features.bins;
   const rng = new Rng(options.seed ?? 0);
   const layout = dataset.schema.describe().attributes.find((a) => a.name === attribute);
   const spec = dataset.schema.attributes.find((a) => a.name === attribute);
@@ -196,7 +190,7 @@ export function buildProbe(
   if (held.length < 2) {
     throw new RangeError("Cannot build diagnostics probe: fewer than 2 usable utterances");
   }
-  const x = stack(held.map((i) => centreCrop(i.spectrogram(), width)), bins, width);
+  const x = spectrogramsToTensor(held.map((i) => centreCrop(i.spectrogram(), width)));
   const sourceLabels = tf.tensor2d(Float32Array.from(held.flatMap((i) => [...i.input])), [
     held.length,
     nIn,
@@ -229,7 +223,7 @@ export function buildProbe(
       }
     }
     if (new Set(labels).size >= 2) {
-      const train = stack(crops, bins, width);
+      const train = spectrogramsToTensor(crops);
       try {
         classifier = SpeakerClassifier.train(train, labels, {
           steps,
