@@ -114,6 +114,44 @@ Deno.test("loop: a NaN loss stops the run naming the term; the last good checkpo
   }
 });
 
+Deno.test("loop: weights gone NaN before any loss shows it are not checkpointed", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/ckpt.vxck`;
+    let weight = 0;
+    const task = {
+      itersPerEpoch: 3,
+      epochs: 10,
+      // The loss is computed before the update: iteration 3's update makes the weight NaN.
+      step: ({ iteration }: { iteration: number }) => {
+        weight = iteration === 2 ? NaN : iteration + 1;
+        return { terms: { "G.total": 1 }, lr: {} };
+      },
+      save: () => ({
+        state: {},
+        tensors: {
+          "G/w": { dtype: "float32" as const, shape: [1], data: new Float32Array([weight]) },
+        },
+      }),
+    };
+    const periodic = await runLoop(task, { checkpointPath: path, checkpointMinutes: 0 });
+    deepEqual([periodic.reason, periodic.iteration, periodic.lastCheckpoint], ["non-finite", 3, 2]);
+    deepEqual(periodic.badTensor, { name: "G/w", value: NaN });
+    equal(periodic.badTerm, undefined);
+    equal((await readCheckpoint(path)).tensors["G/w"]!.data[0], 2);
+    // The same at the end of a budget: the checkpoint of iteration 2 stays.
+    await Deno.remove(path);
+    weight = 0;
+    const budget = await runLoop(task, { checkpointPath: path, maxSteps: 2 });
+    equal(budget.reason, "max-steps");
+    const last = await runLoop(task, { checkpointPath: path, startIteration: 2, maxSteps: 1 });
+    deepEqual([last.reason, last.iteration, last.lastCheckpoint], ["non-finite", 3, null]);
+    equal((await readCheckpoint(path)).state.iteration, 2);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("loop: max-steps, max-time, abort and periodic checkpoints", async () => {
   const dir = await Deno.makeTempDir();
   try {

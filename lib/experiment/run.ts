@@ -659,10 +659,11 @@ export async function trainExperiment(
     switch (loop.reason) {
       case "non-finite": {
         const saved = loop.lastCheckpoint ?? (startIteration > 0 ? startIteration : null);
-        message =
-          `Training stopped: loss term '${loop.badTerm!.name}' is ${
-            loop.badTerm!.value
-          } at iteration ${loop.iteration + 1}; ` +
+        message = (loop.badTerm
+          ? `Training stopped: loss term '${loop.badTerm.name}' is ${loop.badTerm.value} ` +
+            `at iteration ${loop.iteration + 1}; `
+          : `Training stopped: checkpoint tensor '${loop.badTensor?.name}' is ${loop.badTensor?.value} ` +
+            `after iteration ${loop.iteration}; `) +
           (saved !== null
             ? `the last good checkpoint (iteration ${saved}) is kept in ${
               join(runDir, RUN_FILES.checkpoint)

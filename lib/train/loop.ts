@@ -137,6 +137,12 @@ export interface LoopResult {
   lastCheckpoint: number | null;
   /** When `reason` is `non-finite`: the first term that was NaN or infinite, and its value. */
   badTerm?: { name: string; value: number };
+  /**
+   * When `reason` is `non-finite` because a checkpoint's tensor was (the last
+   * update made the weights NaN or infinite before any loss showed it): the
+   * first such tensor and value. That checkpoint is not written.
+   */
+  badTensor?: { name: string; value: number };
   /** Terms of the last finite iteration. */
   lastTerms: Record<string, number>;
 }
@@ -148,7 +154,9 @@ export interface LoopResult {
  * Phases of each iteration: step → finite check → metrics and progress →
  * hooks → periodic checkpoint → stop checks. A checkpoint is written at the
  * end unless the losses went non-finite: then the weights are already
- * corrupt, so the last good checkpoint is kept as it is.
+ * corrupt, so the last good checkpoint is kept as it is. A checkpoint whose
+ * tensors are not all finite is never written either: the run stops there
+ * as `non-finite`.
  *
  * @example A task that only counts
  * ```ts
@@ -204,10 +212,19 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
   let lastTerms: Record<string, number> = {};
   let reason: StopReason = "completed";
   let badTerm: { name: string; value: number } | undefined;
+  let badTensor: { name: string; value: number } | undefined;
 
-  const save = async () => {
-    if (!checkpointPath) return;
+  /** Write a checkpoint; false (and nothing written) when a tensor is not finite. */
+  const save = async (): Promise<boolean> => {
+    if (!checkpointPath) return true;
     const contents = task.save();
+    for (const [name, t] of Object.entries(contents.tensors)) {
+      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      if (i >= 0) {
+        badTensor = { name, value: t.data[i]! };
+        return false;
+      }
+    }
     const seconds = elapsed();
     contents.state = {
       ...contents.state,
@@ -219,6 +236,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     lastSave = performance.now();
     lastCheckpoint = iteration;
     await hooks.onCheckpoint?.(checkpointPath, iteration, seconds);
+    return true;
   };
 
   options.progress?.start(start, Math.floor(start / task.itersPerEpoch) + 1);
@@ -278,14 +296,19 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       if (position.iterInEpoch === task.itersPerEpoch - 1) await hooks.onEpochEnd?.(position.epoch);
 
       // Phase 5: periodic checkpoint.
-      if (performance.now() - lastSave >= checkpointMs) await save();
+      if (performance.now() - lastSave >= checkpointMs && !(await save())) {
+        reason = "non-finite";
+        break;
+      }
 
       // Phase 6: yield to the event loop. An iteration on wasm resolves its
       // awaits as microtasks, so without a macrotask turn here a SIGINT or
       // SIGTERM listener would not run until the next file write.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    if (reason !== "non-finite" && lastCheckpoint !== iteration) await save();
+    if (reason !== "non-finite" && lastCheckpoint !== iteration && !(await save())) {
+      reason = "non-finite";
+    }
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     options.signal?.removeEventListener("abort", onSignal);
@@ -300,5 +323,6 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     lastTerms,
   };
   if (badTerm) result.badTerm = badTerm;
+  if (badTensor) result.badTensor = badTensor;
   return result;
 }
