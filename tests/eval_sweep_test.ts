@@ -84,6 +84,35 @@ Deno.test("runSweep runs every point N at a time and ends with the comparison", 
   }
 });
 
+Deno.test("runSweep, one at a time, shows each run's output live", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const script = `${dir}/fake_train.ts`;
+    await Deno.writeTextFile(script, FAKE_TRAIN);
+    const experiment = `${dir}/exp.ts`;
+    await Deno.writeTextFile(experiment, "export default {};\n");
+    // A separate process, so that the runs' output can be read from its stdout.
+    const runner = `${dir}/runner.ts`;
+    await Deno.writeTextFile(
+      runner,
+      `import { parseGrid, runSweep } from ${
+        JSON.stringify(new URL("../lib/eval/sweep.ts", import.meta.url).href)
+      };
+await runSweep(Deno.args[0], { grid: parseGrid(["trainer.batchSize=1", "trainer.lr=1"]),
+  out: Deno.args[1], trainScript: Deno.args[2], log: () => {} });
+`,
+    );
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", runner, experiment, `${dir}/sweep`, script],
+      stdin: "null",
+    }).output();
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    match(new TextDecoder().decode(out.stdout), /trained/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("sweep task: --help, and one-line errors", async () => {
   const errors: string[] = [], logs: string[] = [];
   const origError = console.error, origLog = console.log;

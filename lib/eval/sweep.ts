@@ -215,7 +215,14 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       const t0 = performance.now();
       let code: number;
       if (live) {
-        code = (await new Deno.Command(Deno.execPath(), { args, stdin: "null" }).output()).code;
+        // `output()` would pipe (and drop) the run's output: inherit it to show it live.
+        const child = new Deno.Command(Deno.execPath(), {
+          args,
+          stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        }).spawn();
+        code = (await child.status).code;
       } else {
         // stdout and stderr both go to train.log, through two append handles.
         const logPath = `${out}/train.log`;
