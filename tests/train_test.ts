@@ -393,6 +393,24 @@ Deno.test("train task: --help lists every flag; bad input is one line without a 
   equal(parseDuration("1.5h"), 5400);
 });
 
+Deno.test("train task: a setting refused at set-up leaves no empty run directory", async () => {
+  const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
+  try {
+    const r = await train([
+      "experiments/9ada9179.ts",
+      "--out",
+      root,
+      "--set",
+      "trainer.batchSize=99",
+    ]);
+    equal(r.value, 1);
+    match(r.err, /^Cannot sample pairs: batch size 99 exceeds/m);
+    deepEqual([...Deno.readDirSync(root)], []);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("the experiment's label spec decides the schema: inferred, condition-only or fixed", async () => {
   const load = async (sets: string[]) =>
     (await loadExperimentData(
@@ -476,11 +494,6 @@ Deno.test("train task: SIGTERM stops after the iteration with a checkpoint and a
   }
 });
 
-Deno.test({
-  name: "tiny corpus cleanup",
-  fn: async () => await Deno.remove(corpusDir, { recursive: true }),
-});
-
 Deno.test("train: a run killed after a checkpoint leaves run.json agreeing with the checkpoint", async () => {
   const root = await Deno.makeTempDir({ prefix: "voxlab-runs-" });
   try {
@@ -513,4 +526,9 @@ Deno.test("train: a run killed after a checkpoint leaves run.json agreeing with 
   } finally {
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test({
+  name: "tiny corpus cleanup",
+  fn: async () => await Deno.remove(corpusDir, { recursive: true }),
 });

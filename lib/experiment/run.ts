@@ -520,9 +520,8 @@ export async function trainExperiment(
   const log = options.log ?? ((line: string) => console.log(line));
   let checkpoint: CheckpointContents<Record<string, unknown>> | null = null;
   let previous: RunInfo | null = null;
-  let runDir: string;
+  let runDir = options.resume ?? "";
   if (options.resume) {
-    runDir = options.resume;
     const differences = await checkResume(runDir, exp, { force: options.force ?? false });
     if (differences) log(`voxlab: resuming with a changed config (--force):\n${differences}`);
     previous = await readRunInfo(runDir);
@@ -531,12 +530,12 @@ export async function trainExperiment(
     } catch (e) {
       throw new RunDirError(`Cannot resume run '${runDir}': ${(e as Error).message}`);
     }
-  } else {
-    runDir = await createRunDir(exp, { root: options.root ?? "runs" });
   }
   const dataset = options.dataset ?? await loadExperimentData(exp);
   const trainer = buildTrainer(exp, dataset);
   try {
+    // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
+    if (!options.resume) runDir = await createRunDir(exp, { root: options.root ?? "runs" });
     let startIteration = 0, startElapsed = 0;
     if (checkpoint) {
       const saved = String(checkpoint.state.configHash ?? "");
