@@ -29,7 +29,7 @@ runs/<exp> for its latest run. Attributes the target leaves out (e.g. gender)
 follow the target speaker's utterances in the run's data.
 
 Options:
-  --input <path>      a .wav/.flac file or a folder of them (searched recursively) (required)
+  --input <path>      a .wav/.flac/.mp3/.ogg file or a folder of them (searched recursively) (required)
   --target <spec>     attribute=value[,attribute=value], e.g. speaker=f1 (required)
   --out <dir>         where the converted WAVs go (default: converted)
   --iterations <n>    Griffin-Lim iterations (default: 60)

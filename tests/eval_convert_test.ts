@@ -145,14 +145,22 @@ Deno.test("listAudioInputs: a file, a folder searched recursively, clear errors"
   const dir = await Deno.makeTempDir();
   try {
     await Deno.mkdir(`${dir}/a/b`, { recursive: true });
-    for (const p of ["a/2.wav", "a/b/1.FLAC", "a/notes.txt", "0.wav"]) {
+    for (const p of ["a/2.wav", "a/b/1.FLAC", "a/b/3.mp3", "a/4.ogg", "a/notes.txt", "0.wav"]) {
       await Deno.writeTextFile(`${dir}/${p}`, "x");
     }
     deepEqual(await listAudioInputs(`${dir}/0.wav`), [`${dir}/0.wav`]);
-    deepEqual(await listAudioInputs(`${dir}/a/`), [`${dir}/a/2.wav`, `${dir}/a/b/1.FLAC`]);
+    deepEqual(await listAudioInputs(`${dir}/a/`), [
+      `${dir}/a/2.wav`,
+      `${dir}/a/4.ogg`,
+      `${dir}/a/b/1.FLAC`,
+      `${dir}/a/b/3.mp3`,
+    ]);
     await rejects(listAudioInputs(`${dir}/missing`), /no such file or folder/);
     await Deno.mkdir(`${dir}/empty`);
-    await rejects(listAudioInputs(`${dir}/empty`), /no \.wav or \.flac files/);
+    await rejects(
+      listAudioInputs(`${dir}/empty`),
+      /no audio files \(\.wav, \.flac, \.mp3, \.ogg\) in it/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -24,6 +24,9 @@ export interface DecodeAudioOptions {
   path?: string;
 }
 
+/** File names {@linkcode decodeAudio} can read, by extension (case-insensitive). */
+export const AUDIO_FILE_PATTERN: RegExp = /\.(wav|flac|mp3|ogg)$/i;
+
 /** Container formats {@linkcode decodeAudio} recognises. */
 export type AudioContainer = "wav" | "flac" | "mp3" | "ogg-vorbis";
 

@@ -9,6 +9,7 @@
  */
 
 import { YAML } from "../deps.ts";
+import { AUDIO_FILE_PATTERN } from "./decode.ts";
 import { DataError, type SkippedInput } from "./errors.ts";
 import { type AttributeSpec, LabelError, LabelSchema, type LabelValues } from "./labels.ts";
 
@@ -53,8 +54,6 @@ export interface SourceOptions {
    */
   conditionOnly?: readonly string[];
 }
-
-const AUDIO_EXT = /\.(wav|flac|mp3|ogg)$/i;
 
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
@@ -321,7 +320,9 @@ export async function scanSpeakerFolders(
     const files: string[] = [];
     for await (const f of Deno.readDir(`${audioRoot}/${speaker}`)) {
       const p = `${audioRoot}/${speaker}/${f.name}`;
-      if (f.isFile && AUDIO_EXT.test(f.name) && (!options.match || options.match.test(p))) {
+      if (
+        f.isFile && AUDIO_FILE_PATTERN.test(f.name) && (!options.match || options.match.test(p))
+      ) {
         files.push(p);
       }
     }
@@ -336,6 +337,6 @@ export async function scanSpeakerFolders(
       rows.push({ path: p, values, origin: p });
     }
   }
-  if (rows.length === 0) fail("no .wav or .flac files in speaker folders");
+  if (rows.length === 0) fail("no audio files (.wav, .flac, .mp3, .ogg) in speaker folders");
   return finish(root, rows, options.schema, options);
 }

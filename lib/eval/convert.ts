@@ -18,7 +18,7 @@ import {
 } from "../data/spectrogram.ts";
 import type { LabelSchema } from "../data/labels.ts";
 import type { SpectrogramDataset } from "../data/dataset.ts";
-import { readAudioFile } from "../data/decode.ts";
+import { AUDIO_FILE_PATTERN, readAudioFile } from "../data/decode.ts";
 import { resample } from "../data/resample.ts";
 import { toWaveform } from "../data/griffin_lim.ts";
 import { writeWavFile } from "../data/wav.ts";
@@ -198,7 +198,7 @@ export interface ConvertFilesResult {
   skipped: { path: string; problem: string }[];
 }
 
-/** The audio files of a path: the file itself, or the `.wav`/`.flac` files under a folder (sorted). */
+/** The audio files of a path: the file itself, or the `.wav`/`.flac`/`.mp3`/`.ogg` files under a folder (sorted). */
 export async function listAudioInputs(path: string): Promise<string[]> {
   let info: Deno.FileInfo;
   try {
@@ -212,12 +212,14 @@ export async function listAudioInputs(path: string): Promise<string[]> {
     for await (const e of Deno.readDir(dir)) {
       const p = `${dir}/${e.name}`;
       if (e.isDirectory) await walk(p);
-      else if (e.isFile && /\.(wav|flac)$/i.test(e.name)) out.push(p);
+      else if (e.isFile && AUDIO_FILE_PATTERN.test(e.name)) out.push(p);
     }
   };
   await walk(path.replace(/\/+$/, ""));
   if (out.length === 0) {
-    throw new ConvertError(`Cannot read input '${path}': no .wav or .flac files in it`);
+    throw new ConvertError(
+      `Cannot read input '${path}': no audio files (.wav, .flac, .mp3, .ogg) in it`,
+    );
   }
   return out.sort();
 }
