@@ -187,6 +187,8 @@ Deno.test("loop: max-steps, max-time, abort and periodic checkpoints", async () 
     deepEqual([r3.reason, r3.iteration, r3.lastCheckpoint], ["signal", 3, 3]);
     const r4 = await runLoop({ ...task(0), epochs: 2 }, {});
     deepEqual([r4.reason, r4.iteration], ["completed", 4]);
+    const r5 = await runLoop(task(0), { signal: AbortSignal.abort(), startIteration: 7 });
+    deepEqual([r5.reason, r5.iteration], ["signal", 7]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -203,6 +203,8 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     }
   }
   options.signal?.addEventListener("abort", onSignal);
+  // Aborted before the loop began: no event will come.
+  if (options.signal?.aborted) stopRequested = true;
 
   const t0 = performance.now();
   const elapsed = () => (options.startElapsed ?? 0) + (performance.now() - t0) / 1000;
