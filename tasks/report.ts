@@ -26,7 +26,8 @@ export async function main(args: string[]): Promise<number> {
       `Cannot write report: expected one run directory, got ${parsed.positionals.length}`,
     );
   }
-  return await runKnown([RunDirError], async () => {
+  // SyntaxError: a broken metrics.jsonl line, named by readMetrics.
+  return await runKnown([RunDirError, SyntaxError], async () => {
     console.log(await writeReport(userPath(parsed.positionals[0]!)));
     return 0;
   });

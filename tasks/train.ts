@@ -90,6 +90,7 @@ export async function main(args: string[]): Promise<number> {
     DataError,
     LabelError,
     RangeError,
+    SyntaxError, // a broken metrics.jsonl line, named by readMetrics
   ];
   return await runKnown(known, async () => {
     const backendName = choiceFlag("--backend", v.backend, BACKEND_NAMES);

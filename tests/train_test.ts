@@ -325,6 +325,17 @@ Deno.test("train task: the learning rate in metrics.jsonl follows the schedule b
     equal(report.out.trim(), `${dir}/report.md`);
     match(await Deno.readTextFile(`${dir}/report.md`), /^---\ntitle: Experiment record 9ada9179\n/);
     equal((await captured(() => reportMain(["/nonexistent"]))).value, 1);
+    // A metrics line broken in the middle (not a cut last line) is one line, for both tasks.
+    const lines = (await Deno.readTextFile(`${dir}/metrics.jsonl`)).split("\n");
+    lines[1] = lines[1]!.slice(0, 20);
+    await Deno.writeTextFile(`${dir}/metrics.jsonl`, lines.join("\n"));
+    for (
+      const run of [() => reportMain([dir]), () => trainMain(["--resume", dir, "--backend", "cpu"])]
+    ) {
+      const broken = await captured(run);
+      equal(broken.value, 1);
+      match(broken.err, /Cannot read metrics '.*metrics\.jsonl': line 2 is not valid JSON\n$/);
+    }
   } finally {
     await Deno.remove(root, { recursive: true });
   }
