@@ -252,6 +252,17 @@ Deno.test("checkpoints round-trip, replace atomically and reject corrupt files",
     await rejects(readCheckpoint(`${dir}/cut`), /truncated/);
     ok(bytes.length > 0);
     await rejects(readCheckpoint(`${dir}/none`), /file not found/);
+    // The right magic and version with a header that is JSON but not a checkpoint's.
+    const header = new TextEncoder().encode('{"state":{}}');
+    const odd = new Uint8Array(16 + header.length);
+    odd.set([0x56, 0x58, 0x43, 0x4b, 1]);
+    new DataView(odd.buffer).setUint32(8, header.length, true);
+    odd.set(header, 12);
+    await Deno.writeFile(`${dir}/odd`, odd);
+    await rejects(
+      readCheckpoint(`${dir}/odd`),
+      (e: Error) => e instanceof CheckpointError && /the header is corrupt/.test(e.message),
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

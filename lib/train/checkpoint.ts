@@ -161,10 +161,15 @@ export async function readCheckpoint<S = Record<string, unknown>>(
       bytes: number;
     }[];
   };
+  const corrupt = () =>
+    new CheckpointError(`Cannot read checkpoint '${path}': the header is corrupt`);
   try {
     header = JSON.parse(new TextDecoder().decode(bytes.subarray(12, 12 + headerLength)));
   } catch {
-    throw new CheckpointError(`Cannot read checkpoint '${path}': the header is corrupt`);
+    throw corrupt();
+  }
+  if (typeof header !== "object" || header === null || !Array.isArray(header.tensors)) {
+    throw corrupt();
   }
   const dataStart = Math.ceil((12 + headerLength) / 8) * 8;
   const tensors: Record<string, SavedTensor> = {};
