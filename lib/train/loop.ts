@@ -24,7 +24,7 @@ export interface LoopPosition {
 
 /** What one iteration reports. */
 export interface StepReport {
-  /** Loss terms by name (weighted values). */
+  /** Loss terms by name (as the task reports them; a voxlab run: unweighted terms and weighted totals). */
   terms: Record<string, number>;
   /** Learning rates by optimizer name. */
   lr: Record<string, number>;

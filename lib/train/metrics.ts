@@ -11,7 +11,7 @@ export interface MetricsRecord {
   iteration: number;
   /** Epoch number, 1-based. */
   epoch: number;
-  /** Loss terms by name, e.g. `D.adversarial`, `G.reconstruction` (weighted values). */
+  /** Loss terms by name, e.g. `D.adversarial`, `G.reconstruction` (unweighted), and the weighted `D.total` / `G.total`. */
   terms: Record<string, number>;
   /** Learning rates by optimizer (`generator`, `discriminator`). */
   lr: Record<string, number>;
