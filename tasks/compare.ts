@@ -7,7 +7,7 @@
  * @module
  */
 import { CompareError, compareRunDirs } from "../lib/eval/compare.ts";
-import { intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task compare <run dir>... [options]
 
@@ -37,12 +37,12 @@ export async function main(args: string[]): Promise<number> {
     return usageError(cli, "Cannot compare: no run directories given");
   }
   return await runKnown([CompareError, SyntaxError, RangeError], async () => {
-    const { markdown } = await compareRunDirs(parsed.positionals, {
-      out: parsed.values.out,
+    const { markdown } = await compareRunDirs(parsed.positionals.map((p) => userPath(p)), {
+      out: userPath(parsed.values.out),
       window: intFlag("--window", parsed.values.window),
     });
     console.log(markdown);
-    console.log(`compare: written to ${parsed.values.out}`);
+    console.log(`compare: written to ${userPath(parsed.values.out)}`);
     return 0;
   }, { prefix: cli.prefix });
 }

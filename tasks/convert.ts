@@ -17,7 +17,7 @@ import {
   targetLabels,
 } from "../lib/eval/convert.ts";
 import { loadRunGenerator } from "../lib/eval/load_run.ts";
-import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =
   `Usage: deno task convert <run dir | checkpoint> --input <wav or folder> --target speaker=<id>[,attr=value] [options]
@@ -57,7 +57,9 @@ export async function main(args: string[]): Promise<number> {
   const parsed = parseTaskArgs(args, cli);
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
-  const { input, target: targetSpec } = v;
+  const { target: targetSpec } = v;
+  const input = v.input === undefined ? undefined : userPath(v.input);
+  const out = userPath(v.out);
   if (parsed.positionals.length !== 1 || !input || !targetSpec) {
     return usageError(
       cli,
@@ -71,7 +73,7 @@ export async function main(args: string[]): Promise<number> {
     const threads = intFlag("--threads", v.threads, 0);
     const inputs = await listAudioInputs(input);
     await initBackend({ backend, threads });
-    const run = await loadRunGenerator(parsed.positionals[0]!, { progress: false });
+    const run = await loadRunGenerator(userPath(parsed.positionals[0]!), { progress: false });
     try {
       const target = parseTarget(targetSpec, run.dataset.schema);
       const labels = targetLabels(target, run.dataset);
@@ -83,7 +85,7 @@ export async function main(args: string[]): Promise<number> {
       );
       const result = await convertFiles(
         (x, c) => run.generator.apply(x, c, { training: false }),
-        { inputs, labels, outDir: v.out },
+        { inputs, labels, outDir: out },
         {
           features: run.dataset.features,
           width,
@@ -94,7 +96,7 @@ export async function main(args: string[]): Promise<number> {
       );
       for (const s of result.skipped) console.error(`convert: skipped '${s.path}': ${s.problem}`);
       console.log(
-        `convert: wrote ${result.written.length} file(s) to ${v.out}` +
+        `convert: wrote ${result.written.length} file(s) to ${out}` +
           (result.skipped.length ? `, skipped ${result.skipped.length}` : ""),
       );
       return result.written.length > 0 ? 0 : 1;

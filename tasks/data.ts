@@ -13,7 +13,7 @@ import {
   loadDataset,
   type LoadDatasetOptions,
 } from "../lib/data/mod.ts";
-import { intFlag, parseTaskArgs, runKnown } from "./cli.ts";
+import { intFlag, parseTaskArgs, runKnown, userPath } from "./cli.ts";
 
 const USAGE = `Usage:
   deno task data prepare [<dataset>] [options]
@@ -69,7 +69,7 @@ export async function main(args: string[]): Promise<number> {
     if (command === "demo") {
       if (source !== undefined) throw new RangeError(`Unexpected argument '${source}' for 'demo'`);
       const corpus = await buildDemoCorpus({
-        ...(v.dir ? { dir: v.dir } : {}),
+        ...(v.dir ? { dir: userPath(v.dir) } : {}),
         ...(workers ? { workers } : {}),
         progress: !v.quiet,
       });
@@ -112,7 +112,10 @@ export async function main(args: string[]): Promise<number> {
       ...(v["speaker-info"] ? { speakerInfo: v["speaker-info"] } : {}),
       demo: { progress: !v.quiet },
     };
-    const ds = await loadDataset(source ?? "demo", options);
+    const ds = await loadDataset(
+      source === undefined || source === "demo" ? "demo" : userPath(source),
+      options,
+    );
     const p = ds.preparation;
     console.log(ds.summary());
     console.log(

@@ -7,7 +7,7 @@
  * @module
  */
 import { parseGrid, runSweep, SweepError } from "../lib/eval/sweep.ts";
-import { intFlag, parseTaskArgs, runKnown, usageError } from "./cli.ts";
+import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =
   `Usage: deno task sweep <experiment.ts> --grid key=v1,v2 [--grid key=v1,v2 …] [options]
@@ -61,11 +61,13 @@ export async function main(args: string[]): Promise<number> {
       `Cannot sweep: expected one experiment file, got ${parsed.positionals.length}`,
     );
   }
-  const experiment = parsed.positionals[0]!;
+  const experiment = userPath(parsed.positionals[0]!);
   const trainArgs = [
     ...v.set.flatMap((s) => ["--set", s]),
     ...(["max-steps", "max-time", "data", "backend", "threads"] as const).flatMap((k) =>
-      v[k] === undefined ? [] : [`--${k}`, v[k]!]
+      v[k] === undefined
+        ? []
+        : [`--${k}`, k === "data" && v[k] !== "demo" ? userPath(v[k]!) : v[k]!]
     ),
   ];
   const name = experiment.split("/").pop()!.replace(/\.ts$/, "");
@@ -75,7 +77,9 @@ export async function main(args: string[]): Promise<number> {
     const result = await runSweep(experiment, {
       grid: parseGrid(v.grid),
       parallel,
-      out: v.out ?? `runs/sweeps/${name}-${stamp()}`,
+      out: v.out !== undefined
+        ? userPath(v.out)
+        : userPath(`runs/sweeps/${name}-${stamp()}`, { base: "project" }),
       trainArgs,
       window,
     });

@@ -105,6 +105,19 @@ Deno.test("tasks run from a subdirectory take the user's paths from INIT_CWD", a
     const out = await captured(() => diff(["47c97768.ts", "9ada9179.ts"]));
     equal(out.value, 0, out.err);
     match(out.out, /^losses\.generator\.identity: /);
+    // The other tasks resolve what the user typed the same way.
+    const here = `${Deno.cwd()}/experiments/no-such-run`;
+    for (
+      const [name, run] of [
+        ["compare", () => compare(["no-such-run"])],
+        ["convert", () => convert(["no-such-run", "--input", "no-such-run", "--target", "a=b"])],
+        ["data", () => data(["prepare", "no-such-run"])],
+      ] as const
+    ) {
+      const r = await captured(run);
+      equal(r.value, 1, name);
+      ok(r.err.includes(here), `${name}: ${r.err}`);
+    }
   } finally {
     if (saved === undefined) Deno.env.delete("INIT_CWD");
     else Deno.env.set("INIT_CWD", saved);
