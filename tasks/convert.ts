@@ -25,8 +25,13 @@ const USAGE =
 Convert speech with a trained run's generator: each input's spectrogram is
 converted in overlapping windows of the run's width, stitched back into the
 whole utterance, and turned into audio with Griffin-Lim. <run dir> may be
-runs/<exp> for its latest run. Attributes the target leaves out (e.g. gender)
-follow the target speaker's utterances in the run's data.
+runs/<exp> for its latest run. The run's dataset is not needed: the label
+schema and features come from the run's labels.json (older runs without it
+load their dataset once, with a notice). An attribute the target leaves out
+is taken from the run's data when it is the same for every label combination
+matching the target (speaker=f1 brings f1's gender); otherwise it is unknown,
+encoded as zeros in the input labels (gender=male alone leaves the speaker
+unknown).
 
 Options:
   --input <path>      a .wav/.flac/.mp3/.ogg file or a folder of them (searched recursively) (required)
@@ -73,12 +78,15 @@ export async function main(args: string[]): Promise<number> {
     const threads = intFlag("--threads", v.threads, 0);
     const inputs = await listAudioInputs(input);
     await initBackend({ backend, threads });
-    const run = await loadRunGenerator(userPath(parsed.positionals[0]!), { progress: false });
+    const run = await loadRunGenerator(userPath(parsed.positionals[0]!), {
+      progress: false,
+      log: (line) => console.error(`${cli.prefix}${line}`),
+    });
     try {
-      const target = parseTarget(targetSpec, run.dataset.schema);
-      const labels = targetLabels(target, run.dataset);
+      const target = parseTarget(targetSpec, run.schema);
+      const labels = targetLabels(target, run);
       const suffix = "_to_" + Object.values(target).join("_").replace(/[^A-Za-z0-9._-]+/g, "-");
-      const width = run.dataset.features.segmentFrames;
+      const width = run.features.segmentFrames;
       console.log(
         `convert: ${inputs.length} file(s) with ${run.experiment.meta.id} at iteration ${run.iteration} ` +
           `(${run.runDir}) to ${targetSpec}`,
@@ -87,7 +95,7 @@ export async function main(args: string[]): Promise<number> {
         (x, c) => run.generator.apply(x, c, { training: false }),
         { inputs, labels, outDir: out },
         {
-          features: run.dataset.features,
+          features: run.features,
           width,
           iterations,
           suffix,

@@ -54,19 +54,35 @@ Deno.test("parseTarget names the unknown attribute or value and lists the valid 
   throws(() => parseTarget("", SCHEMA), ConvertError);
 });
 
-Deno.test("targetLabels fills unspecified attributes from the target speaker's data", () => {
-  const item = (speaker: string, gender: string) => ({ values: { speaker, gender } });
-  const data = {
-    items: [item("s1", "f"), item("s2", "m")],
-    schema: SCHEMA,
-  } as unknown as Parameters<
-    typeof targetLabels
-  >[1];
-  deepEqual([...targetLabels({ speaker: "s2" }, data)], [0, 1, 0, 0, 1]);
-  // s3 has no utterances: only the speaker is known, gender stays unknown (zeros).
-  deepEqual([...targetLabels({ speaker: "s3" }, data)], [0, 0, 1, 0, 0]);
-  // An explicit attribute wins over the data's.
-  deepEqual([...targetLabels({ speaker: "s1", gender: "m" }, data)], [1, 0, 0, 0, 1]);
+Deno.test("targetLabels completes a partial target from the saved label combinations only when they agree", () => {
+  const targets = [
+    { speaker: "s1", gender: "f" },
+    { speaker: "s2", gender: "m" },
+    { speaker: "s3", gender: "f" },
+  ];
+  const labels = { schema: SCHEMA, targets };
+  // speaker=s2 alone: every s2 combination says m.
+  deepEqual([...targetLabels({ speaker: "s2" }, labels)], [0, 1, 0, 0, 1]);
+  // gender=m alone: only s2 matches, so the speaker follows.
+  deepEqual([...targetLabels({ gender: "m" }, labels)], [0, 1, 0, 0, 1]);
+  // gender=f alone: s1 and s3 disagree, so the speaker stays unknown (zeros).
+  deepEqual([...targetLabels({ gender: "f" }, labels)], [0, 0, 0, 1, 0]);
+  // An explicit attribute wins; a combination never seen leaves the rest as given.
+  deepEqual([...targetLabels({ speaker: "s1", gender: "m" }, labels)], [1, 0, 0, 0, 1]);
+  // No saved combinations (or none for this speaker): only the given attributes are known.
+  deepEqual([...targetLabels({ speaker: "s3" }, { schema: SCHEMA, targets: [] })], [0, 0, 1, 0, 0]);
+  deepEqual(
+    [...targetLabels({ speaker: "s3" }, { schema: SCHEMA, targets: [targets[0]!] })],
+    [0, 0, 1, 0, 0],
+  );
+  // A combination whose value is unknown (null) never fills in.
+  deepEqual(
+    [...targetLabels({ speaker: "s1" }, {
+      schema: SCHEMA,
+      targets: [{ speaker: "s1", gender: null }],
+    })],
+    [1, 0, 0, 0, 0],
+  );
 });
 
 Deno.test("convertFiles: an identity generator gives back audio with the input's spectrogram", async () => {
@@ -194,9 +210,27 @@ Deno.test("deno task convert: a tiny trained run converts a folder; bad targets 
       progress: false,
       log: () => {},
     });
-    const run = await loadRunGenerator(trained.runDir, { progress: false });
+    // labels.json holds the schema, features and label combinations conversion needs.
+    const saved = JSON.parse(await Deno.readTextFile(`${trained.runDir}/labels.json`));
+    deepEqual(saved.schema.attributes.map((a: { name: string }) => a.name), ["speaker", "gender"]);
+    deepEqual(saved.targets, [
+      { gender: "f", speaker: "s1" },
+      { gender: "m", speaker: "s2" },
+      { gender: "f", speaker: "s3" },
+    ]);
+    // The dataset is gone: the run still loads (and converts, below) from labels.json.
+    await Deno.rename(`${dir}/manifest.csv`, `${dir}/manifest.moved`);
+    const notices: string[] = [];
+    const run = await loadRunGenerator(trained.runDir, {
+      progress: false,
+      log: (l) => notices.push(l),
+    });
     equal(run.iteration, 1);
+    equal(run.labelsFrom, "run");
+    deepEqual(notices, []);
     deepEqual(run.generator.config.widths, [2, 4, 4]);
+    deepEqual(run.schema.toJSON(), saved.schema);
+    equal(run.features.segmentFrames, saved.features.segmentFrames);
     run.generator.dispose();
 
     await Deno.mkdir(`${dir}/inputs`);
@@ -228,6 +262,31 @@ Deno.test("deno task convert: a tiny trained run converts a folder; bad targets 
     equal(a.samples.length, Math.round(0.6 * 16000));
     ok(a.samples.every(Number.isFinite) && a.samples.some((v) => v !== 0));
     equal((await readAudioFile(`${dir}/out/b_to_s2.wav`)).samples.length, Math.round(0.3 * 16000));
+
+    // An old-style run (no labels.json) converts by loading its dataset again, with a notice.
+    await Deno.rename(`${dir}/manifest.moved`, `${dir}/manifest.csv`);
+    await Deno.remove(`${trained.runDir}/labels.json`);
+    errors.length = 0;
+    logs.length = 0;
+    const old = await convertMain([
+      trained.runDir,
+      ...["--input", `${dir}/inputs/a.wav`, "--target", "speaker=s3", "--out", `${dir}/old`],
+      ...["--iterations", "2", "--backend", "cpu"],
+    ]);
+    equal(old, 0, errors.join("\n"));
+    deepEqual(errors, [
+      `convert: run '${trained.runDir}' has no labels.json (written before voxlab saved it): ` +
+      `loading its dataset for the label schema`,
+    ]);
+    equal(
+      (await readAudioFile(`${dir}/old/a_to_s3.wav`)).samples.length,
+      Math.round(0.6 * 16000),
+    );
+    const fallback = await loadRunGenerator(trained.runDir, { progress: false, log: () => {} });
+    equal(fallback.labelsFrom, "dataset");
+    deepEqual(fallback.schema.toJSON(), saved.schema);
+    deepEqual(fallback.targets, saved.targets);
+    fallback.generator.dispose();
 
     errors.length = 0;
     const bad = ["--input", `${dir}/inputs/a.wav`, "--backend", "cpu", "--target"];

@@ -16,8 +16,7 @@ import {
   type Spectrogram,
   toSpectrogram,
 } from "../data/spectrogram.ts";
-import type { LabelSchema } from "../data/labels.ts";
-import type { SpectrogramDataset } from "../data/dataset.ts";
+import type { LabelSchema, LabelValues } from "../data/labels.ts";
 import { AUDIO_FILE_PATTERN, readAudioFile } from "../data/decode.ts";
 import { resample } from "../data/resample.ts";
 import { toWaveform } from "../data/griffin_lim.ts";
@@ -146,22 +145,45 @@ export function parseTarget(text: string, schema: LabelSchema): Record<string, s
 }
 
 /**
- * The input labels for a target: the labels of an utterance in the data that
- * matches every given attribute (so unspecified attributes such as gender
- * follow the speaker), else the given attributes alone (others unknown).
+ * The input labels for a target, from the label schema and the run's saved
+ * label combinations (`labels.json` `targets`) alone; no dataset needed.
+ *
+ * What a partial target means: an attribute the target names is set to that
+ * value. An attribute it leaves out is filled in only when every saved
+ * combination that agrees with the named attributes has the same known value
+ * for it (so `speaker=f1` brings f1's gender, as in training); otherwise it is
+ * unknown, which the schema encodes as zeros in the input labels (e.g.
+ * `gender=male` alone leaves the speaker unknown rather than picking one).
+ *
+ * @example
+ * ```ts
+ * import { LabelSchema } from "../data/labels.ts";
+ * import { targetLabels } from "./convert.ts";
+ * const schema = new LabelSchema([
+ *   { name: "speaker", values: ["f1", "m1"] },
+ *   { name: "gender", values: ["female", "male"] },
+ * ]);
+ * const targets = [{ speaker: "f1", gender: "female" }, { speaker: "m1", gender: "male" }];
+ * console.assert(targetLabels({ speaker: "m1" }, { schema, targets }).join() === "0,1,0,1");
+ * console.assert(targetLabels({ gender: "male" }, { schema, targets }).join() === "0,1,0,1");
+ * ```
  */
 export function targetLabels(
   target: Record<string, string>,
-  dataset: Pick<SpectrogramDataset, "items" | "schema">,
+  labels: { schema: LabelSchema; targets: readonly LabelValues[] },
 ): Float32Array {
-  const match = dataset.items.find((item) =>
-    Object.entries(target).every(([k, v]) => item.values[k] === v)
+  const matches = labels.targets.filter((t) =>
+    Object.entries(target).every(([k, v]) => t[k] === v)
   );
-  if (match) {
-    const values = { ...match.values, ...target };
-    return dataset.schema.encodeInput(values);
+  const values: LabelValues = { ...target };
+  for (const attr of labels.schema.attributes) {
+    if (attr.name in target || matches.length === 0) continue;
+    const first = JSON.stringify(matches[0]![attr.name] ?? null);
+    if (first !== "null" && matches.every((m) => JSON.stringify(m[attr.name] ?? null) === first)) {
+      values[attr.name] = matches[0]![attr.name];
+    }
   }
-  return dataset.schema.encodeInput(target);
+  return labels.schema.encodeInput(values);
 }
 
 /** Options for {@linkcode convertFiles}. */

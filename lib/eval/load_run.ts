@@ -5,11 +5,17 @@
  * @module
  */
 
-import type { SpectrogramDataset } from "../data/dataset.ts";
+import type { LabelSchema, LabelValues } from "../data/labels.ts";
+import type { FeatureConfig } from "../data/spectrogram.ts";
 import { Generator } from "../model/generator.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import type { Experiment } from "../experiment/types.ts";
-import { readRunConfig, RUN_FILES } from "../experiment/run_dir.ts";
+import {
+  distinctLabelValues,
+  readRunConfig,
+  readRunLabels,
+  RUN_FILES,
+} from "../experiment/run_dir.ts";
 import { loadExperimentData } from "../experiment/run.ts";
 import { resolveRunDir } from "./compare.ts";
 import { ConvertError } from "./convert.ts";
@@ -20,12 +26,35 @@ export interface LoadedRun {
   runDir: string;
   /** The run's resolved experiment (`config.yaml`). */
   experiment: Experiment;
-  /** The run's dataset (for the label schema, the features and the targets' labels). */
-  dataset: SpectrogramDataset;
+  /** The run's label schema (what the target is parsed and encoded against). */
+  schema: LabelSchema;
+  /** The feature config the run's spectrograms were computed with. */
+  features: FeatureConfig;
+  /** The distinct label combinations of the run's data (see `targetLabels`). */
+  targets: LabelValues[];
+  /**
+   * Where schema, features and targets came from: the run's `labels.json`, or
+   * (runs written before it existed) the run's dataset, loaded again.
+   */
+  labelsFrom: "run" | "dataset";
   /** The generator with the checkpoint's weights. */
   generator: Generator;
   /** The checkpoint's iteration. */
   iteration: number;
+}
+
+/** Options for {@linkcode loadRunGenerator}. */
+export interface LoadRunOptions {
+  /**
+   * Show the data preparation progress (only for old runs without `labels.json`).
+   * @default {true}
+   */
+  progress?: boolean;
+  /**
+   * Where the one-line notice about the old-run fallback goes.
+   * @default {console.error, prefixed with "voxlab: "}
+   */
+  log?: (line: string) => void;
 }
 
 /**
@@ -33,11 +62,16 @@ export interface LoadedRun {
  * (`runs/<exp>/<timestamp>`, or `runs/<exp>` for its latest run) or a
  * checkpoint file inside one.
  *
+ * The generator is built from the run's `config.yaml`, its `labels.json`
+ * (label schema, features, label combinations) and the checkpoint; the
+ * dataset is not read. Runs written before `labels.json` existed fall back to
+ * loading their dataset, after a one-line notice through `options.log`.
+ *
  * @throws {ConvertError} when the run, its config or its checkpoint cannot be read.
  */
 export async function loadRunGenerator(
   path: string,
-  options: { progress?: boolean } = {},
+  options: LoadRunOptions = {},
 ): Promise<LoadedRun> {
   let runDir: string, checkpointPath: string;
   let isFile = false;
@@ -72,14 +106,33 @@ export async function loadRunGenerator(
       : (e as Error).message;
     throw new ConvertError(`Cannot load run '${path}': ${why}`);
   }
-  const dataset = await loadExperimentData(experiment, { progress: options.progress ?? true });
-  const { bins, segmentFrames } = dataset.features;
+  let labels;
+  try {
+    labels = await readRunLabels(runDir);
+  } catch (e) {
+    throw new ConvertError((e as Error).message);
+  }
+  let labelsFrom: LoadedRun["labelsFrom"] = "run";
+  if (!labels) {
+    labelsFrom = "dataset";
+    (options.log ?? ((l: string) => console.error(`voxlab: ${l}`)))(
+      `run '${runDir}' has no ${RUN_FILES.labels} (written before voxlab saved it): ` +
+        `loading its dataset for the label schema`,
+    );
+    const dataset = await loadExperimentData(experiment, { progress: options.progress ?? true });
+    labels = {
+      schema: dataset.schema,
+      features: dataset.features,
+      targets: distinctLabelValues(dataset.items),
+    };
+  }
+  const { schema, features, targets } = labels;
   const generator = new Generator({
     ...experiment.model.generator,
-    height: bins,
-    width: segmentFrames,
+    height: features.bins,
+    width: features.segmentFrames,
     channels: 1,
-    nIn: dataset.schema.nIn,
+    nIn: schema.nIn,
   });
   const weights: Record<string, Float32Array> = {};
   for (const [name, t] of Object.entries(checkpoint.tensors)) {
@@ -98,7 +151,10 @@ export async function loadRunGenerator(
   return {
     runDir,
     experiment,
-    dataset,
+    schema,
+    features,
+    targets,
+    labelsFrom,
     generator,
     iteration: Number(checkpoint.state.iteration ?? 0),
   };

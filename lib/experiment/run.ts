@@ -44,8 +44,10 @@ import {
   readRunInfo,
   RUN_FILES,
   RunDirError,
+  runLabelsOf,
   writeReport,
   writeRunInfo,
+  writeRunLabels,
 } from "./run_dir.ts";
 import { configHash, experimentToYaml } from "./serialize.ts";
 import type { Experiment, OptimizerSpec, TermSpec } from "./types.ts";
@@ -600,6 +602,8 @@ export async function trainExperiment(
       },
     };
     await writeRunInfo(runDir, info);
+    // What `deno task convert` needs, so that it never has to load the dataset again.
+    await writeRunLabels(runDir, runLabelsOf(dataset));
 
     const metricsPath = join(runDir, RUN_FILES.metrics);
     if (checkpoint) await truncateMetrics(metricsPath, startIteration);

@@ -1,12 +1,15 @@
 /**
  * Run directories: `runs/<experiment>/<timestamp>/` with `config.yaml`,
- * `run.json`, `metrics.jsonl`, `checkpoint.vxck`, `samples/` and `report.md`.
+ * `run.json`, `labels.json`, `metrics.jsonl`, `checkpoint.vxck`, `samples/` and `report.md`.
  *
  * @module
  */
 import { join } from "node:path";
 import { plotLossCurves } from "../eval/plots.ts";
 import { diagnosticsSection } from "../eval/monitor.ts";
+import type { SpectrogramDataset } from "../data/dataset.ts";
+import { type AttributeSpec, LabelSchema, type LabelValues } from "../data/labels.ts";
+import { type FeatureConfig, resolveFeatures } from "../data/spectrogram.ts";
 import { describeDiscriminator, describeGenerator } from "../model/mod.ts";
 import { readMetrics } from "../train/metrics.ts";
 import { diff, formatDiff } from "./diff.ts";
@@ -18,6 +21,7 @@ import type { Experiment } from "./types.ts";
 export const RUN_FILES = {
   config: "config.yaml",
   info: "run.json",
+  labels: "labels.json",
   metrics: "metrics.jsonl",
   checkpoint: "checkpoint.vxck",
   samples: "samples",
@@ -81,6 +85,93 @@ export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
   const path = join(dir, RUN_FILES.info);
   await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(info, null, 2) + "\n");
   await Deno.rename(`${path}.tmp`, path);
+}
+
+/**
+ * What conversion needs from a run's data, saved in `labels.json` when the
+ * run starts so that a trained generator can be used without its dataset.
+ */
+export interface RunLabels {
+  /** The resolved label schema ({@linkcode LabelSchema.toJSON}). */
+  schema: { attributes: Required<AttributeSpec>[] };
+  /** The resolved feature config the spectrograms were computed with. */
+  features: FeatureConfig;
+  /**
+   * The distinct label combinations of the data's utterances (e.g. each
+   * speaker with its gender), in first-seen order: what a partial conversion
+   * target is completed from.
+   */
+  targets: LabelValues[];
+}
+
+/** The distinct label combinations of labelled items, in first-seen order. */
+export function distinctLabelValues(items: readonly { values: LabelValues }[]): LabelValues[] {
+  const seen = new Map<string, LabelValues>();
+  for (const item of items) {
+    const values: LabelValues = {};
+    for (const key of Object.keys(item.values).sort()) {
+      const v = item.values[key];
+      values[key] = v === undefined ? null : v;
+    }
+    const key = JSON.stringify(values);
+    if (!seen.has(key)) seen.set(key, values);
+  }
+  return [...seen.values()];
+}
+
+/** The {@linkcode RunLabels} of a loaded dataset. */
+export function runLabelsOf(
+  dataset: Pick<SpectrogramDataset, "schema" | "features" | "items">,
+): RunLabels {
+  return {
+    schema: dataset.schema.toJSON(),
+    features: { ...dataset.features },
+    targets: distinctLabelValues(dataset.items),
+  };
+}
+
+/** Write `labels.json` (atomically, via a temp file). */
+export async function writeRunLabels(dir: string, labels: RunLabels): Promise<void> {
+  const path = join(dir, RUN_FILES.labels);
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(labels, null, 2) + "\n");
+  await Deno.rename(`${path}.tmp`, path);
+}
+
+/**
+ * Read `labels.json` as a schema, features and targets, or `null` when the
+ * run has none (runs written before voxlab saved it).
+ *
+ * @throws {RunDirError} when the file exists but is not valid.
+ */
+export async function readRunLabels(
+  dir: string,
+): Promise<{ schema: LabelSchema; features: FeatureConfig; targets: LabelValues[] } | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, RUN_FILES.labels));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new RunDirError(`Cannot read run '${dir}': ${(e as Error).message}`);
+  }
+  try {
+    const json = JSON.parse(text) as Partial<RunLabels>;
+    if (!json.schema || !Array.isArray(json.schema.attributes)) {
+      throw new Error("no label schema");
+    }
+    if (!json.features || typeof json.features !== "object") throw new Error("no feature config");
+    if (json.targets !== undefined && !Array.isArray(json.targets)) {
+      throw new Error("targets is not a list");
+    }
+    return {
+      schema: LabelSchema.fromJSON(json.schema),
+      features: resolveFeatures(json.features),
+      targets: json.targets ?? [],
+    };
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot read run '${dir}': ${RUN_FILES.labels} is invalid: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** Read one of a run's files as text; a missing file says the folder may not be a run. */
