@@ -172,6 +172,7 @@ for (const exp of [base, ablation]) {
         const name of [
           "checkpoint.vxck",
           "config.yaml",
+          "labels.json",
           "loss_curves.png",
           "metrics.jsonl",
           "report.md",
