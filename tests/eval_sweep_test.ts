@@ -37,13 +37,19 @@ Deno.test("parseGrid and expandGrid", () => {
   throws(() => parseGrid(["a=1", "a=2"]), /given twice/);
 });
 
+/** Write the stand-in training script and an empty experiment file into `dir`. */
+async function writeFixture(dir: string): Promise<{ script: string; experiment: string }> {
+  const script = `${dir}/fake_train.ts`;
+  await Deno.writeTextFile(script, FAKE_TRAIN);
+  const experiment = `${dir}/exp.ts`;
+  await Deno.writeTextFile(experiment, "export default {};\n");
+  return { script, experiment };
+}
+
 Deno.test("runSweep runs every point N at a time and ends with the comparison", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const script = `${dir}/fake_train.ts`;
-    await Deno.writeTextFile(script, FAKE_TRAIN);
-    const experiment = `${dir}/exp.ts`;
-    await Deno.writeTextFile(experiment, "export default {};\n");
+    const { script, experiment } = await writeFixture(dir);
     const lines: string[] = [];
     const result = await runSweep(experiment, {
       grid: parseGrid(["trainer.batchSize=1,2,3", "trainer.lr=0.5,2"]),
@@ -87,10 +93,7 @@ Deno.test("runSweep runs every point N at a time and ends with the comparison", 
 Deno.test("runSweep, one at a time, shows each run's output live", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const script = `${dir}/fake_train.ts`;
-    await Deno.writeTextFile(script, FAKE_TRAIN);
-    const experiment = `${dir}/exp.ts`;
-    await Deno.writeTextFile(experiment, "export default {};\n");
+    const { script, experiment } = await writeFixture(dir);
     // A separate process, so that the runs' output can be read from its stdout.
     const runner = `${dir}/runner.ts`;
     await Deno.writeTextFile(
