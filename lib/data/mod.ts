@@ -31,3 +31,4 @@ export * from "./progress.ts";
 export * from "./dataset.ts";
 export * from "./batches.ts";
 export * from "./demo_corpus.ts";
+export * from "./split.ts";
