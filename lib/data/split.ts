@@ -33,7 +33,7 @@ export interface SplitSpec {
   seed: number;
 }
 
-/** Options of {@linkcode splitDataset} and {@linkcode sentenceKey}. */
+/** Options of {@linkcode splitDataset} and {@linkcode sentenceKeyOf}. */
 export interface SplitOptions {
   /**
    * The attribute whose value is stripped from file names to get the sentence key.
@@ -55,7 +55,7 @@ export interface DatasetSplit {
 }
 
 /** The sentence key of an item (see the module doc). */
-export function sentenceKey(
+export function sentenceKeyOf(
   item: Pick<DatasetItem, "path" | "values">,
   options: SplitOptions = {},
 ): string {
@@ -93,7 +93,7 @@ export function splitDataset(
       `Cannot split dataset '${dataset.name}': heldOut must be in [0, 1), got ${spec.heldOut}`,
     );
   }
-  const keyOf = dataset.items.map((item) => sentenceKey(item, options));
+  const keyOf = dataset.items.map((item) => sentenceKeyOf(item, options));
   const distinct = [...new Set(keyOf)].sort();
   let n = Math.round(spec.heldOut * distinct.length);
   if (spec.heldOut > 0 && distinct.length >= 2) n = Math.min(distinct.length - 1, Math.max(1, n));

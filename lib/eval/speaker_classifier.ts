@@ -1,39 +1,66 @@
 /**
- * A small speaker classifier trained on real spectrograms, independent of the
- * GAN's discriminator, to score converted outputs: "does the converted
- * utterance sound like its target speaker to a classifier that never saw a
- * generator?".
+ * A speaker classifier trained on real spectrograms, independent of the GAN's
+ * discriminator, to score converted outputs: "does the converted utterance
+ * sound like its target speaker to a classifier that never saw a generator?".
+ * Train it on the training split only; its accuracy on held-out real speech
+ * says how far its verdict on converted speech can be trusted.
  *
- * Architecture (deliberately tiny, it trains in seconds):
+ * Two architectures:
  *
- * - features: for each frequency bin, the mean and the standard deviation of
- *   the [0, 1] spectrogram over time — the speaker's long-term spectral
- *   envelope and its variability — `[B, 2·H]`, standardised with the training
- *   set's per-feature mean and deviation;
- * - one hidden layer (ReLU), then a linear layer to one logit per speaker;
- * - softmax cross-entropy, Adam, full-batch, seeded initialisation.
+ * - `cnn` (default): a small CNN on spectrogram crops. The [0, 1] input is
+ *   standardised with the training set's mean and deviation, then convs k3
+ *   s2 ('same' padding, ReLU) with `widths` channels halve both axes, the
+ *   result is averaged over time (so any crop width works) and flattened over
+ *   frequency, and one linear layer gives a logit per speaker. Trained with
+ *   Adam on seeded minibatches. On the built-in corpus at 64×64 it reaches
+ *   ≥ 0.95 on held-out sentences in a few hundred steps.
+ * - `pooled`: each frequency bin's mean and standard deviation over time
+ *   (the long-term spectral envelope), one hidden ReLU layer, full-batch Adam.
+ *   It trains in a second but scores only 0.75–0.90 on real held-out speech
+ *   of the built-in corpus: a high accuracy from it says little.
+ *
+ * Both minimise softmax cross-entropy plus L2 weight decay, from a seeded
+ * He-normal initialisation.
  *
  * @module
  */
 
 import { tf } from "../deps.ts";
 import { Rng } from "../random.ts";
+import { sliceFrames } from "../data/segments.ts";
+import type { Spectrogram } from "../data/spectrogram.ts";
+import { spectrogramsToTensor } from "../data/tensors.ts";
 
 /** Options for {@linkcode SpeakerClassifier.train}. */
 export interface SpeakerClassifierOptions {
   /**
-   * Hidden units.
+   * The architecture (see the module doc).
+   * @default {"cnn"}
+   */
+  architecture?: "cnn" | "pooled";
+  /**
+   * Channels of the CNN's k3 s2 convs.
+   * @default {[16, 32, 32]}
+   */
+  widths?: readonly number[];
+  /**
+   * Minibatch size of the CNN (the pooled classifier trains full-batch).
+   * @default {32}
+   */
+  batchSize?: number;
+  /**
+   * Hidden units of the pooled classifier.
    * @default {64}
    */
   hidden?: number;
   /**
-   * Full-batch training steps.
+   * Training steps (minibatches for the CNN, full-batch for the pooled classifier).
    * @default {300}
    */
   steps?: number;
   /**
    * Adam learning rate.
-   * @default {0.01}
+   * @default {0.003 for the CNN, 0.01 for the pooled classifier}
    */
   learningRate?: number;
   /**
@@ -42,7 +69,7 @@ export interface SpeakerClassifierOptions {
    */
   weightDecay?: number;
   /**
-   * Seed of the weight initialisation.
+   * Seed of the weight initialisation and of the minibatch draws.
    * @default {0}
    */
   seed?: number;
@@ -63,6 +90,94 @@ function pooledFeatures(x: tf.Tensor4D): tf.Tensor2D {
       tf.reshape(tf.sqrt(tf.add(variance, 1e-8)), [b, -1]),
     ], 1) as tf.Tensor2D;
   });
+}
+
+/** Check speaker indices; returns the number of classes. */
+function checkLabels(labels: readonly number[], declared: number | undefined): number {
+  const nClasses = declared ?? Math.max(...labels) + 1;
+  const bad = labels.find((l) => !Number.isInteger(l) || l < 0 || l >= nClasses);
+  if (bad !== undefined) {
+    throw new RangeError(
+      `Cannot train speaker classifier: label ${bad} is outside 0..${nClasses - 1}`,
+    );
+  }
+  if (nClasses < 2) {
+    throw new RangeError(`Cannot train speaker classifier: need at least 2 speakers`);
+  }
+  return nClasses;
+}
+
+/** A network: its variables, the logits of standardised-ready input, and the weights to decay. */
+interface Net {
+  vars: tf.Variable[];
+  decayed: tf.Variable[];
+  /** Logits `[B, nClasses]` of spectrograms `[B, H, W, 1]`. */
+  logits(x: tf.Tensor4D): tf.Tensor2D;
+  /** Input normalisation tensors (freed with the net). */
+  norm: tf.Tensor[];
+}
+
+function heNormal(rng: Rng, shape: number[], fanIn: number): tf.Variable {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.variable(tf.tensor(rng.normalArray(size, Math.sqrt(2 / fanIn)), shape));
+}
+
+/** Height after `n` 'same' convs of stride 2. */
+function halved(h: number, n: number): number {
+  for (let i = 0; i < n; i++) h = Math.ceil(h / 2);
+  return h;
+}
+
+function cnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng: Rng): Net {
+  const [mu, sigma] = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x);
+    return [mean, tf.sqrt(tf.add(variance, 1e-6))];
+  });
+  const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
+  let cIn = 1;
+  for (const w of widths) {
+    kernels.push(heNormal(rng, [3, 3, cIn, w], 9 * cIn)); // [k, k, in, out]
+    biases.push(tf.variable(tf.zeros([w])));
+    cIn = w;
+  }
+  const hOut = halved(x.shape[1], widths.length);
+  const d = hOut * cIn;
+  const wOut = heNormal(rng, [d, nClasses], d);
+  const bOut = tf.variable(tf.zeros([nClasses]));
+  return {
+    vars: [...kernels, ...biases, wOut, bOut],
+    decayed: [...kernels, wOut],
+    norm: [mu!, sigma!],
+    logits: (input) =>
+      tf.tidy(() => {
+        let h: tf.Tensor4D = tf.div(tf.sub(input, mu!), sigma!);
+        kernels.forEach((k, i) => {
+          h = tf.relu(tf.add(tf.conv2d(h, k as tf.Tensor4D, 2, "same"), biases[i]!));
+        }); // [B, H/2^n, W/2^n, C]
+        const pooled = tf.reshape(tf.mean(h, 2), [input.shape[0], d]); // mean over time, [B, H'·C]
+        return tf.add(tf.matMul(pooled, wOut), bOut) as tf.Tensor2D;
+      }),
+  };
+}
+
+function pooledNet(x: tf.Tensor4D, nClasses: number, hidden: number, rng: Rng): Net {
+  const d = 2 * x.shape[1];
+  const [mu, sigma] = tf.tidy(() => {
+    const { mean, variance } = tf.moments(pooledFeatures(x), 0);
+    return [mean, tf.sqrt(tf.add(variance, 1e-6))];
+  });
+  const w1 = heNormal(rng, [d, hidden], d), b1 = tf.variable(tf.zeros([hidden]));
+  const w2 = heNormal(rng, [hidden, nClasses], hidden), b2 = tf.variable(tf.zeros([nClasses]));
+  return {
+    vars: [w1, b1, w2, b2],
+    decayed: [w1, w2],
+    norm: [mu!, sigma!],
+    logits: (input) =>
+      tf.tidy(() => {
+        const z = tf.div(tf.sub(pooledFeatures(input), mu!), sigma!);
+        return tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(z, w1), b1)), w2), b2) as tf.Tensor2D;
+      }),
+  };
 }
 
 /**
@@ -91,23 +206,28 @@ export class SpeakerClassifier {
   readonly classNames: readonly string[];
   /** Spectrogram height (bins) it was trained on. */
   readonly bins: number;
-  /** Cross-entropy on the training set after the last step. */
+  /** The architecture. */
+  readonly architecture: "cnn" | "pooled";
+  /** Cross-entropy on the last training (mini)batch. */
   readonly trainLoss: number;
-  #vars: tf.Variable[];
-  #mu: tf.Tensor;
-  #sigma: tf.Tensor;
+  #net: Net;
 
   private constructor(
-    vars: tf.Variable[],
-    norm: [tf.Tensor, tf.Tensor],
-    info: { nClasses: number; classNames: readonly string[]; bins: number; trainLoss: number },
+    net: Net,
+    info: {
+      nClasses: number;
+      classNames: readonly string[];
+      bins: number;
+      trainLoss: number;
+      architecture: "cnn" | "pooled";
+    },
   ) {
-    this.#vars = vars;
-    [this.#mu, this.#sigma] = norm;
+    this.#net = net;
     this.nClasses = info.nClasses;
     this.classNames = info.classNames;
     this.bins = info.bins;
     this.trainLoss = info.trainLoss;
+    this.architecture = info.architecture;
   }
 
   /**
@@ -133,55 +253,94 @@ export class SpeakerClassifier {
         `Cannot train speaker classifier: ${n} spectrograms but ${labels.length} labels`,
       );
     }
-    const nClasses = options.classNames?.length ?? Math.max(...labels) + 1;
-    const bad = labels.find((l) => !Number.isInteger(l) || l < 0 || l >= nClasses);
-    if (bad !== undefined) {
+    const nClasses = checkLabels(labels, options.classNames?.length);
+    const rng = new Rng(options.seed ?? 0);
+    const batch = (options.architecture ?? "cnn") === "cnn"
+      ? Math.min(n, options.batchSize ?? 32)
+      : n;
+    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses));
+    try {
+      return SpeakerClassifier.#fit(x, nClasses, rng, options, () => {
+        if (batch >= n) return { x, y: onehot };
+        // A seeded minibatch without repetition.
+        const idx = tf.tensor1d(rng.shuffle([...Array(n).keys()]).slice(0, batch), "int32");
+        return { x: tf.gather(x, idx), y: tf.gather(onehot, idx) };
+      });
+    } finally {
+      onehot.dispose();
+    }
+  }
+
+  /**
+   * Train the CNN on fresh random crops of whole utterances: every minibatch
+   * draws `batchSize` (utterance, start frame) pairs, so the network sees a
+   * new time shift of each utterance at every step instead of a fixed set of
+   * crops. This is how the diagnostics train it.
+   *
+   * @throws {RangeError} when labels and utterances disagree, or a label is out of range.
+   */
+  static trainOnUtterances(
+    utterances: readonly Spectrogram[],
+    labels: readonly number[],
+    options: SpeakerClassifierOptions & { cropFrames: number },
+  ): SpeakerClassifier {
+    const width = options.cropFrames;
+    const n = utterances.length;
+    if (labels.length !== n) {
       throw new RangeError(
-        `Cannot train speaker classifier: label ${bad} is outside 0..${nClasses - 1}`,
+        `Cannot train speaker classifier: ${n} utterances but ${labels.length} labels`,
       );
     }
-    if (nClasses < 2) {
-      throw new RangeError(`Cannot train speaker classifier: need at least 2 speakers`);
+    const nClasses = checkLabels(labels, options.classNames?.length);
+    const rng = new Rng(options.seed ?? 0);
+    const batch = options.batchSize ?? 32;
+    const crop = (i: number) => {
+      const s = utterances[i]!;
+      return sliceFrames(s, s.frames > width ? rng.int(s.frames - width + 1) : 0, width);
+    };
+    // Normalisation statistics from one crop per utterance.
+    const sample = spectrogramsToTensor(utterances.map((_, i) => crop(i)));
+    try {
+      return SpeakerClassifier.#fit(sample, nClasses, rng, options, () => {
+        const idx = Array.from({ length: batch }, () => rng.int(n));
+        return {
+          x: spectrogramsToTensor(idx.map(crop)),
+          y: tf.oneHot(tf.tensor1d(idx.map((i) => labels[i]!), "int32"), nClasses) as tf.Tensor2D,
+        };
+      });
+    } finally {
+      sample.dispose();
     }
-    const hidden = options.hidden ?? 64;
+  }
+
+  /** Build the network (normalised on `x`) and minimise cross-entropy + L2 over `draw`'s batches. */
+  static #fit(
+    x: tf.Tensor4D,
+    nClasses: number,
+    rng: Rng,
+    options: SpeakerClassifierOptions,
+    draw: () => { x: tf.Tensor4D; y: tf.Tensor },
+  ): SpeakerClassifier {
+    const architecture = options.architecture ?? "cnn";
     const steps = options.steps ?? 300;
     const decay = options.weightDecay ?? 1e-4;
-    const rng = new Rng(options.seed ?? 0);
-    const bins = x.shape[1];
-    const d = 2 * bins;
-
-    const feats = pooledFeatures(x);
-    const [mu, sigma] = tf.tidy(() => {
-      const { mean, variance } = tf.moments(feats, 0);
-      return [mean, tf.sqrt(tf.add(variance, 1e-6))];
-    });
-    const z = tf.tidy(() => tf.div(tf.sub(feats, mu!), sigma!)) as tf.Tensor2D;
-    feats.dispose();
-    const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses));
-
-    // He-normal initialisation from the seeded Rng (tidy frees the initial values).
-    const [w1, b1, w2, b2] = tf.tidy(() => [
-      tf.variable(tf.tensor2d(rng.normalArray(d * hidden, Math.sqrt(2 / d)), [d, hidden])),
-      tf.variable(tf.zeros([hidden])),
-      tf.variable(
-        tf.tensor2d(rng.normalArray(hidden * nClasses, Math.sqrt(2 / hidden)), [hidden, nClasses]),
-      ),
-      tf.variable(tf.zeros([nClasses])),
-    ]) as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-    const vars = [w1, b1, w2, b2];
-    const logitsOf = (f: tf.Tensor2D) =>
-      tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(f, w1), b1)), w2), b2);
-    const optimizer = tf.train.adam(options.learningRate ?? 0.01);
+    const net = architecture === "cnn"
+      ? cnnNet(x, nClasses, options.widths ?? [16, 32, 32], rng)
+      : pooledNet(x, nClasses, options.hidden ?? 64, rng);
+    const optimizer = tf.train.adam(
+      options.learningRate ?? (architecture === "cnn" ? 3e-3 : 0.01),
+    );
     let trainLoss = NaN;
     for (let s = 0; s < steps; s++) {
       const loss = optimizer.minimize(
         () => {
-          const ce = tf.losses.softmaxCrossEntropy(onehot, logitsOf(z));
-          const l2 = tf.mul(decay, tf.add(tf.sum(tf.square(w1)), tf.sum(tf.square(w2))));
+          const b = draw();
+          const ce = tf.losses.softmaxCrossEntropy(b.y, net.logits(b.x));
+          const l2 = tf.mul(decay, tf.addN(net.decayed.map((w) => tf.sum(tf.square(w)))));
           return tf.add(ce, l2) as tf.Scalar;
         },
         s === steps - 1,
-        vars,
+        net.vars,
       );
       if (loss) {
         trainLoss = loss.dataSync()[0]!;
@@ -189,9 +348,14 @@ export class SpeakerClassifier {
       }
     }
     optimizer.dispose();
-    tf.dispose([z, onehot]);
     const classNames = options.classNames ?? Array.from({ length: nClasses }, (_, i) => String(i));
-    return new SpeakerClassifier(vars, [mu!, sigma!], { nClasses, classNames, bins, trainLoss });
+    return new SpeakerClassifier(net, {
+      nClasses,
+      classNames,
+      bins: x.shape[1],
+      trainLoss,
+      architecture,
+    });
   }
 
   /** Logits `[B, nClasses]` for spectrograms `[B, H, W, 1]`. */
@@ -203,11 +367,7 @@ export class SpeakerClassifier {
         }]`,
       );
     }
-    const [w1, b1, w2, b2] = this.#vars as [tf.Variable, tf.Variable, tf.Variable, tf.Variable];
-    return tf.tidy(() => {
-      const z = tf.div(tf.sub(pooledFeatures(x), this.#mu), this.#sigma);
-      return tf.add(tf.matMul(tf.relu(tf.add(tf.matMul(z, w1), b1)), w2), b2) as tf.Tensor2D;
-    });
+    return this.#net.logits(x);
   }
 
   /** Fraction of `x` classified as `labels`. */
@@ -227,6 +387,6 @@ export class SpeakerClassifier {
 
   /** Free the weights. */
   dispose(): void {
-    tf.dispose([...this.#vars, this.#mu, this.#sigma]);
+    tf.dispose([...this.#net.vars, ...this.#net.norm]);
   }
 }

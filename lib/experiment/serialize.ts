@@ -24,7 +24,39 @@ export function experimentToYaml(exp: Experiment): string {
   return YAML.stringify(exp, { lineWidth: 0 });
 }
 
-/** Parse and validate an experiment from YAML (as written by {@linkcode experimentToYaml}). */
+/**
+ * Fill in fields added after a config was written, with the meaning the run
+ * had then: no held-out split (`data.split.heldOut` 0), B drawn from any
+ * other utterance (`data.pairs.differentAttribute` null), and learning-rate
+ * schedules counted in epochs. Other values are left for the validator.
+ */
+export function upgradeExperiment(value: unknown): unknown {
+  if (typeof value !== "object" || value === null) return value;
+  const v = value as Record<string, Record<string, unknown> | undefined>;
+  const data = v.data;
+  if (data && typeof data === "object") {
+    data.split ??= { heldOut: 0, seed: 0 };
+    data.pairs ??= { differentAttribute: null };
+  }
+  const optimizers = v.optimizers;
+  if (optimizers && typeof optimizers === "object") {
+    for (const o of Object.values(optimizers)) {
+      const schedule = (o as Record<string, unknown> | null)?.schedule as
+        | Record<string, unknown>
+        | undefined;
+      if (schedule && (schedule.kind === "step" || schedule.kind === "linear")) {
+        schedule.unit ??= "epochs";
+      }
+    }
+  }
+  return value;
+}
+
+/**
+ * Parse and validate an experiment from YAML (as written by
+ * {@linkcode experimentToYaml}); configs written before a field existed are
+ * upgraded first ({@linkcode upgradeExperiment}).
+ */
 export function experimentFromYaml(text: string): Experiment {
   let value: unknown;
   try {
@@ -34,7 +66,7 @@ export function experimentFromYaml(text: string): Experiment {
       `Cannot parse experiment YAML: ${(e as Error).message.split("\n")[0]}`,
     );
   }
-  return validateExperiment(value);
+  return validateExperiment(upgradeExperiment(value));
 }
 
 function canonical(value: unknown): unknown {

@@ -10,6 +10,7 @@
  * @module
  */
 import type { FeatureConfig } from "../data/spectrogram.ts";
+import type { ScheduleUnit } from "../schedule/schedule.ts";
 
 /** Descriptive fields of an experiment; they never change what a run computes. */
 export interface ExperimentMeta {
@@ -49,6 +50,34 @@ export interface LabelSpec {
   conditionOnly: string[];
 }
 
+/**
+ * Which utterances are held out for evaluation: a share of the sentences,
+ * chosen deterministically (`lib/data`'s `splitDataset`). Training sees only
+ * the rest; the diagnostics, the independent classifier's real-speech
+ * accuracy and `convert`'s examples use the held-out sentences.
+ */
+export interface SplitSpecEntry {
+  /** Share of distinct sentences held out, in [0, 1); 0 trains on everything (no held-out set). */
+  heldOut: number;
+  /** Seed of the choice of held-out sentences (independent of `trainer.seed`). */
+  seed: number;
+}
+
+/**
+ * How a training pair (A, B) is drawn: B's labels are G's target `c_B`.
+ */
+export interface PairSpec {
+  /**
+   * When set, B is drawn among utterances whose value of this attribute
+   * differs from A's (e.g. `speaker`), so every conversion the generator
+   * trains on changes that attribute. `null`: B is any other utterance, as
+   * the seed's record describes — then about 1 pair in 8 on the built-in
+   * corpus is a same-speaker "conversion", whose classification target is
+   * the source's own speaker and whose cycle is an identity mapping.
+   */
+  differentAttribute: string | null;
+}
+
 /** Where the training data comes from. */
 export interface DataSpec {
   /**
@@ -60,6 +89,10 @@ export interface DataSpec {
   features: FeatureSpec;
   /** The label schema. */
   labels: LabelSpec;
+  /** The held-out sentences. */
+  split: SplitSpecEntry;
+  /** How training pairs are drawn. */
+  pairs: PairSpec;
 }
 
 /**
@@ -133,15 +166,22 @@ export interface OptimizerSpec {
   beta1: number;
   /** Added outside the square root. */
   eps: number;
-  /** Learning-rate schedule over epochs. */
+  /** Learning-rate schedule. */
   schedule: ScheduleSpec;
 }
 
-/** A learning-rate schedule over epochs. */
+
+/**
+ * A learning-rate schedule. `every`, `start` and `end` count `unit`s
+ * (iterations: one generator update and its `nCritic` critic updates;
+ * epochs: passes over the training data, see
+ * {@linkcode TrainerSpec.itersPerEpoch}); the
+ * learning rate is the initial `lr` times the schedule's factor.
+ */
 export type ScheduleSpec =
   | { kind: "constant" }
-  | { kind: "step"; every: number; factor: number }
-  | { kind: "linear"; start: number; end: number; final: number };
+  | { kind: "step"; unit: ScheduleUnit; every: number; factor: number }
+  | { kind: "linear"; unit: ScheduleUnit; start: number; end: number; final: number };
 
 /** Trainer settings. */
 export interface TrainerSpec {
@@ -149,7 +189,16 @@ export interface TrainerSpec {
   batchSize: number;
   /** Epochs to train. */
   epochs: number;
-  /** Iterations per epoch; `0` means one pass over the dataset's pairs. */
+  /**
+   * Iterations per epoch; `0` derives one pass over the training data, as
+   * Chainer's epoch: every update (each of the `nCritic` critic updates and
+   * the generator update) draws its own batch, so one iteration consumes
+   * `(nCritic + 1) · batchSize` A-utterances and an epoch is
+   * `floor(floor(N / batchSize) / (nCritic + 1))` iterations for N training
+   * utterances (at least 1). At 5:1 and batch 2 that is N / 12 iterations:
+   * 10 on the built-in corpus's 120 training utterances, where Chainer's
+   * epoch over the seed's much larger data was many more iterations.
+   */
   itersPerEpoch: number;
   /** Critic updates per generator update. */
   nCritic: number;

@@ -24,6 +24,8 @@ const num = (extra: { min?: number; int?: boolean; positive?: boolean } = {}): F
 const int = (min: number): FieldSchema => ({ type: "number", int: true, min });
 const str: FieldSchema = { type: "string" };
 
+const unit: FieldSchema = { type: "string", values: ["iterations", "epochs"] };
+
 const optimizer: FieldSchema = {
   type: "object",
   fields: {
@@ -37,8 +39,8 @@ const optimizer: FieldSchema = {
       tag: "kind",
       variants: {
         constant: {},
-        step: { every: int(1), factor: num({ positive: true }) },
-        linear: { start: int(0), end: int(0), final: num({ min: 0 }) },
+        step: { unit, every: int(1), factor: num({ positive: true }) },
+        linear: { unit, start: int(0), end: int(0), final: num({ min: 0 }) },
       },
     },
   },
@@ -98,6 +100,14 @@ export const EXPERIMENT_SCHEMA: FieldSchema = {
             },
             conditionOnly: { type: "array", items: str },
           },
+        },
+        split: {
+          type: "object",
+          fields: { heldOut: num({ min: 0 }), seed: int(0) },
+        },
+        pairs: {
+          type: "object",
+          fields: { differentAttribute: { type: "string", nullable: true } },
         },
       },
     },
@@ -321,6 +331,11 @@ export function validateExperiment(value: unknown): Experiment {
         );
       }
     }
+  }
+  if (!(exp.data.split.heldOut < 1)) {
+    throw new RangeError(
+      `Invalid experiment field 'data.split.heldOut': ${exp.data.split.heldOut} is not below 1`,
+    );
   }
   const g = exp.model.generator;
   for (const key of ["edgeKernel", "mergeKernel"] as const) {
