@@ -15,10 +15,10 @@ import {
   readRunConfig,
   readRunLabels,
   RUN_FILES,
-} from "../experiment/run_dir.ts";
-import { loadExperimentData } from "../experiment/run.ts";
+} from "./run_dir.ts";
+import { loadExperimentData } from "./trainer.ts";
 import { resolveRunDir } from "./compare.ts";
-import { ConvertError } from "./convert.ts";
+import { ConvertError } from "../eval/convert.ts";
 
 /** A trained run, loaded for conversion. */
 export interface LoadedRun {
