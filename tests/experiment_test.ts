@@ -25,7 +25,7 @@ import {
   layerLabel,
 } from "../lib/runs/mermaid.ts";
 import { describeDiscriminator, describeGenerator } from "../lib/model/mod.ts";
-import { termWeights } from "../lib/runs/from_spec.ts";
+import { termWeights } from "../lib/runs/primitives.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
 

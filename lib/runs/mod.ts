@@ -7,7 +7,7 @@
  *
  * @module
  */
-export * from "./from_spec.ts";
+export * from "./primitives.ts";
 export * from "./trainer.ts";
 export * from "./samples.ts";
 export * from "./summary.ts";

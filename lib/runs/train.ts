@@ -108,7 +108,6 @@ export interface TrainResult {
   message: string;
 }
 
-
 /**
  * Train an experiment into a run directory (or continue one with `resume`),
  * then write its report.

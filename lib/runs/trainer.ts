@@ -31,7 +31,7 @@ import type { LoopPosition, StepReport } from "../train/loop.ts";
 import { reportTerms } from "../train/metrics.ts";
 import { configHash } from "../experiment/serialize.ts";
 import type { Experiment } from "../experiment/types.ts";
-import { learningRateSchedule, optimizerFor, termWeights } from "./from_spec.ts";
+import { learningRateSchedule, optimizerFor, termWeights } from "./primitives.ts";
 
 /** Options for {@linkcode buildTrainer}. */
 export interface BuildTrainerOptions {

@@ -34,7 +34,9 @@ export function learningRateSchedule(spec: OptimizerSpec): Schedule {
  * term has `from` / `until` (0 outside, so the term is not computed).
  */
 export function termWeight(t: TermSpec): number | Schedule {
-  if (t.from === undefined) return t.until === undefined ? t.weight : weightUntil(t.until, t.weight);
+  if (t.from === undefined) {
+    return t.until === undefined ? t.weight : weightUntil(t.until, t.weight);
+  }
   if (t.until === undefined) return weightFrom(t.from, t.weight);
   return piecewiseConstant({ boundaries: [t.from, t.until], values: [0, t.weight, 0] });
 }
@@ -44,7 +46,7 @@ export function termWeight(t: TermSpec): number | Schedule {
  *
  * @example Identity mapping for the first 10,000 iterations only
  * ```ts
- * import { termWeights } from "./from_spec.ts";
+ * import { termWeights } from "./primitives.ts";
  * const w = termWeights({ identity: { weight: 5, until: 10000 } }).identity as (t: number) => number;
  * console.assert(w(9999) === 5 && w(10000) === 0);
  * ```
