@@ -217,16 +217,23 @@ export function compareRuns(runs: readonly RunSummary[]): Comparison {
       `accuracy (${n})`,
       ...runs.map((r) => {
         const v = r.diagnostics?.accuracy[n];
-        return v === undefined ? "–" : fmtNumber(v);
+        const real = r.diagnostics?.realAccuracy?.[n];
+        return v === undefined
+          ? "–"
+          : fmtNumber(v) + (real === undefined ? "" : ` (real ${fmtNumber(real)})`);
       }),
     ]);
   }
   if (runs.some((r) => r.diagnostics?.mcd)) {
     diagRows.push([
-      "MCD converted / source [dB]",
+      "MCD converted / source / reconstruction [dB]",
       ...runs.map((r) => {
         const m = r.diagnostics?.mcd;
-        return m ? `${m.converted.toFixed(2)} / ${m.source.toFixed(2)}` : "–";
+        return m
+          ? `${m.converted.toFixed(2)} / ${m.source.toFixed(2)} / ${
+            m.reconstruction?.toFixed(2) ?? "–"
+          }`
+          : "–";
       }),
     ]);
   }

@@ -7,25 +7,41 @@
 import type { tf } from "../deps.ts";
 import type { OptimizerSpec, TermSpec } from "../experiment/types.ts";
 import { constantSchedule, linearDecay, stepDecay } from "../schedule/learning_rate.ts";
-import type { Schedule } from "../schedule/schedule.ts";
+import { perIteration, type Schedule } from "../schedule/schedule.ts";
 import { piecewiseConstant, weightFrom, weightUntil } from "../schedule/term_weight.ts";
 import { createOptimizer, type Optimizer } from "../train/optimizers.ts";
 
-/** The learning-rate schedule of an optimizer spec, as a function of the epoch. */
-export function learningRateSchedule(spec: OptimizerSpec): Schedule {
+/**
+ * The learning-rate schedule of an optimizer spec, as a function of the
+ * iteration: a schedule in epochs counts `floor(iteration / itersPerEpoch)`.
+ *
+ * @example The seed's decay every 100 epochs, at 10 iterations per epoch
+ * ```ts
+ * import { learningRateSchedule } from "./primitives.ts";
+ * const lr = learningRateSchedule({
+ *   kind: "rmsprop", lr: 1e-5, alpha: 0.99, beta1: 0.9, eps: 1e-8,
+ *   schedule: { kind: "step", unit: "epochs", every: 100, factor: 0.1 },
+ * }, 10);
+ * console.assert(lr(999) === 1e-5 && Math.abs(lr(1000) - 1e-6) < 1e-18);
+ * ```
+ */
+export function learningRateSchedule(spec: OptimizerSpec, itersPerEpoch: number): Schedule {
   const s = spec.schedule;
   switch (s.kind) {
     case "constant":
       return constantSchedule(spec.lr);
     case "step":
-      return stepDecay({ initial: spec.lr, factor: s.factor, every: s.every });
+      return perIteration(
+        stepDecay({ initial: spec.lr, factor: s.factor, every: s.every }),
+        s.unit,
+        itersPerEpoch,
+      );
     case "linear":
-      return linearDecay({
-        initial: spec.lr,
-        final: spec.lr * s.final,
-        start: s.start,
-        end: s.end,
-      });
+      return perIteration(
+        linearDecay({ initial: spec.lr, final: spec.lr * s.final, start: s.start, end: s.end }),
+        s.unit,
+        itersPerEpoch,
+      );
   }
 }
 

@@ -56,6 +56,13 @@ export interface RunInfo {
     nOut: number;
     height: number;
     width: number;
+    /**
+     * The split by sentence (`data.split`): held-out sentence keys and the
+     * utterances on each side; absent in runs from before the split.
+     */
+    split?: { heldOut: number; seed: number; keys: string[]; train: number; test: number };
+    /** `data.pairs.differentAttribute` (absent in runs from before the field). */
+    pairsDifferIn?: string | null;
   };
   /** How often the run was resumed. */
   resumes: number;
@@ -107,9 +114,9 @@ function scheduleText(s: ScheduleSpec): string {
     case "constant":
       return "constant";
     case "step":
-      return `multiplied by ${factorText(s.factor)} every ${s.every} epochs`;
+      return `multiplied by ${factorText(s.factor)} every ${s.every} ${s.unit}`;
     case "linear":
-      return `linear from epoch ${s.start} to ${s.end}, down to ×${s.final}`;
+      return `linear from ${s.unit} ${s.start} to ${s.end}, down to ×${s.final}`;
   }
 }
 
@@ -265,6 +272,18 @@ export function renderReport(input: ReportInput): string {
     "",
     `*   data: ${info.data.summary}; spectrograms ${info.data.height} × ${info.data.width}, ` +
     `${info.data.nIn} input labels, ${info.data.nOut} output labels`,
+    "",
+    `*   held-out sentences (data.split ${exp.data.split.heldOut}, seed ${exp.data.split.seed}): ${
+      info.data.split
+        ? `${info.data.split.keys.join(", ") || "none"} (${info.data.split.train} training, ${info.data.split.test} held-out utterances)`
+        : "not recorded (a run from before the split)"
+    }`,
+    "",
+    `*   pairs: ${
+      exp.data.pairs.differentAttribute === null
+        ? "B is any other utterance"
+        : `B always differs from A in ${exp.data.pairs.differentAttribute}`
+    } (data.pairs.differentAttribute)`,
     "",
     "## Results",
     "",

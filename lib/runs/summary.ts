@@ -20,7 +20,9 @@ export function summarize(
   const opt = (o: OptimizerSpec) =>
     `${o.kind} lr ${o.lr}, ${
       o.schedule.kind === "step"
-        ? `×${Number(o.schedule.factor.toPrecision(4))} every ${o.schedule.every} epochs`
+        ? `×${Number(o.schedule.factor.toPrecision(4))} every ${o.schedule.every} ${o.schedule.unit}`
+        : o.schedule.kind === "linear"
+        ? `linear over ${o.schedule.unit} ${o.schedule.start}–${o.schedule.end} to ×${o.schedule.final}`
         : o.schedule.kind
     }`;
   const f = trainer.dataset.features;
@@ -30,6 +32,18 @@ export function summarize(
     `  config     hash ${configHash(exp)}` +
     (extra.overrides.length ? `; --set ${extra.overrides.join(" ")}` : ""),
     `  data       ${trainer.dataset.summary()}; ${f.bins}×${f.segmentFrames} spectrograms`,
+    `  held out   ${
+      trainer.heldOut
+        ? `${trainer.heldOut.size} utterances of ${trainer.heldOutKeys.length} sentences (${
+          trainer.heldOutKeys.join(", ")
+        }), data.split ${exp.data.split.heldOut} seed ${exp.data.split.seed}`
+        : "nothing (data.split.heldOut 0): diagnostics use training data"
+    }`,
+    `  pairs      ${
+      exp.data.pairs.differentAttribute === null
+        ? "B is any other utterance (data.pairs.differentAttribute null)"
+        : `B differs from A in ${exp.data.pairs.differentAttribute}`
+    }`,
     `  generator  widths [${g.widths}], ${g.resBlocks} res blocks, ` +
     `${trainer.generator.params.countTrainable().toLocaleString("en-US")} params`,
     `  critic     widths [${d.widths}], features at conv${d.featureLayer}, ` +

@@ -202,6 +202,14 @@ export async function trainExperiment(
       backend,
       data: {
         summary: dataset.summary(),
+        split: {
+          heldOut: exp.data.split.heldOut,
+          seed: exp.data.split.seed,
+          keys: [...trainer.heldOutKeys],
+          train: trainer.dataset.size,
+          test: trainer.heldOut?.size ?? 0,
+        },
+        pairsDifferIn: exp.data.pairs.differentAttribute,
         nIn: dataset.schema.nIn,
         nOut: dataset.schema.nOut,
         height: dataset.features.bins,

@@ -10,15 +10,23 @@
  * the same model sizes start from identical weights and see identical
  * batches, whatever their loss terms.
  *
- * An epoch is one pass over the data: the sampler's batches per epoch
- * divided by the `nCritic + 1` batches each iteration draws (every update
- * draws its own batch), unless `trainer.itersPerEpoch` sets it.
+ * Data: the dataset is split by sentence (`data.split`, `lib/data`'s
+ * `splitDataset`); the trainer trains on the training split only
+ * ({@linkcode Trainer.dataset}) and keeps the held-out one for the
+ * diagnostics ({@linkcode Trainer.heldOut}). Pairs follow `data.pairs`: with
+ * `differentAttribute` set, B always differs from A in that attribute.
+ *
+ * An epoch is one pass over the training data: the sampler's batches per
+ * epoch divided by the `nCritic + 1` batches each iteration draws (every
+ * update draws its own batch), unless `trainer.itersPerEpoch` sets it.
+ * Learning-rate schedules count iterations or epochs as their `unit` says.
  *
  * @module
  */
 import { Rng, type RngState } from "../random.ts";
 import { loadDataset, type LoadDatasetOptions, type SpectrogramDataset } from "../data/dataset.ts";
 import { PairSampler, type PairSamplerState } from "../data/batches.ts";
+import { splitDataset } from "../data/split.ts";
 import { LabelSchema } from "../data/labels.ts";
 import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
@@ -59,8 +67,12 @@ interface TrainerState extends Record<string, unknown> {
 export class Trainer {
   /** The experiment. */
   readonly experiment: Experiment;
-  /** The training data. */
+  /** The training data: the training split of the experiment's dataset. */
   readonly dataset: SpectrogramDataset;
+  /** The held-out sentences (`data.split`), or null when nothing is held out. */
+  readonly heldOut: SpectrogramDataset | null;
+  /** The held-out sentence keys, sorted (recorded in `run.json`). */
+  readonly heldOutKeys: readonly string[];
   /** `G`. */
   readonly generator: Generator;
   /** `D`. */
@@ -87,7 +99,10 @@ export class Trainer {
   /** Build from an experiment and its loaded dataset. */
   constructor(exp: Experiment, dataset: SpectrogramDataset, options: BuildTrainerOptions = {}) {
     this.experiment = exp;
-    this.dataset = dataset;
+    const split = splitDataset(dataset, exp.data.split);
+    this.dataset = split.train;
+    this.heldOut = split.test.size > 0 ? split.test : null;
+    this.heldOutKeys = split.testKeys;
     const { bins, segmentFrames } = dataset.features;
     const { nIn, nOut } = dataset.schema;
     const root = new Rng(exp.trainer.seed);
@@ -100,9 +115,18 @@ export class Trainer {
       { rng: root.fork("discriminator") },
     );
     this.termRng = root.fork("terms");
-    this.sampler = new PairSampler(dataset, {
+    const different = exp.data.pairs.differentAttribute;
+    if (different !== null && !dataset.schema.attributes.some((a) => a.name === different)) {
+      throw new RangeError(
+        `Invalid experiment field 'data.pairs.differentAttribute': the data has no attribute '${different}' (it has ${
+          dataset.schema.attributes.map((a) => a.name).join(", ")
+        })`,
+      );
+    }
+    this.sampler = new PairSampler(this.dataset, {
       batchSize: exp.trainer.batchSize,
       seed: `${exp.trainer.seed}/data`,
+      ...(different !== null ? { differentAttribute: different } : {}),
     });
     this.generatorOptimizer = optimizerFor(
       this.generator.trainableVariables,
@@ -112,14 +136,15 @@ export class Trainer {
       this.discriminator.trainableVariables,
       exp.optimizers.discriminator,
     );
-    this.#lrG = learningRateSchedule(exp.optimizers.generator);
-    this.#lrD = learningRateSchedule(exp.optimizers.discriminator);
+
     const adversarial = { adversarial: exp.losses.adversarial };
     this.generatorTerms = generatorTerms(termWeights(exp.losses.generator), adversarial);
     this.criticTerms = criticTerms(termWeights(exp.losses.critic), adversarial);
     this.itersPerEpoch = options.itersPerEpoch || exp.trainer.itersPerEpoch ||
       Math.max(1, Math.floor(this.sampler.batchesPerEpoch / (exp.trainer.nCritic + 1)));
     this.epochs = exp.trainer.epochs;
+    this.#lrG = learningRateSchedule(exp.optimizers.generator, this.itersPerEpoch);
+    this.#lrD = learningRateSchedule(exp.optimizers.discriminator, this.itersPerEpoch);
   }
 
   /** Iterations of the full run. */
@@ -127,14 +152,14 @@ export class Trainer {
     return this.itersPerEpoch * this.epochs;
   }
 
-  /** Learning rates at an epoch (0-based). */
-  learningRates(epoch: number): { generator: number; discriminator: number } {
-    return { generator: this.#lrG(epoch), discriminator: this.#lrD(epoch) };
+  /** Learning rates at an iteration (0-based). */
+  learningRates(iteration: number): { generator: number; discriminator: number } {
+    return { generator: this.#lrG(iteration), discriminator: this.#lrD(iteration) };
   }
 
   /** Run one iteration (nCritic critic updates, one generator update) and report every term. */
   step(position: LoopPosition): StepReport {
-    const lr = this.learningRates(position.epoch);
+    const lr = this.learningRates(position.iteration);
     this.generatorOptimizer.learningRate = lr.generator;
     this.discriminatorOptimizer.learningRate = lr.discriminator;
     const result = ganStep(this, () => this.sampler.next(), {

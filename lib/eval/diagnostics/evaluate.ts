@@ -31,6 +31,24 @@ export interface ParallelPair {
   target: Float32Array;
   /** The target speaker saying the same sentence. */
   reference: Spectrogram;
+  /** The source's own input labels `[nIn]`, for the reconstruction floor G(x, c_x). */
+  own?: Float32Array;
+}
+
+/**
+ * The accuracy set: many held-out spectrograms, each converted to every
+ * target of another class. Same-class conversions are left out of accuracy
+ * (a copy of the input would pass them).
+ */
+export interface AccuracySet {
+  /** Held-out real spectrograms `[N, H, W, 1]`. */
+  x: tf.Tensor4D;
+  /** Each spectrogram's class (index into the classifier's classes). */
+  sourceClasses: readonly number[];
+  /** Input labels of the targets `[K, nIn]`. */
+  targets: tf.Tensor2D;
+  /** Each target's class. */
+  targetClasses: readonly number[];
 }
 
 /** Everything the diagnostics need, fixed for the whole run. */
@@ -51,6 +69,13 @@ export interface DiagnosticsProbe {
   targetClasses?: readonly number[];
   /** Classifiers by name (`discriminator`, `classifier`); each needs `targetClasses`. */
   classifiers?: Readonly<Record<string, ClassifierFn>>;
+  /**
+   * When given, classifier accuracies are measured on this set (every
+   * held-out spectrogram to every target of another class) instead of `x` ×
+   * `targets`, and each classifier's accuracy on the real spectrograms is
+   * recorded beside it.
+   */
+  accuracySet?: AccuracySet;
   /** Parallel pairs for MCD, if the corpus is parallel; converted whole, in windows as wide as `x`. */
   parallel?: readonly ParallelPair[];
   /** dB range and mel-cepstrum settings for MCD. */
@@ -69,8 +94,16 @@ export interface DiagnosticsRecord {
   spread: number;
   /** Conversion accuracy by classifier name. */
   accuracy: Record<string, number>;
-  /** Mean MCD (dB, DTW) of converted vs reference, and of source vs reference (no conversion). */
-  mcd?: { converted: number; source: number };
+  /** Conversions the accuracy counts (same-class ones left out), when measured on an accuracy set. */
+  conversions?: number;
+  /** Each classifier's accuracy on the real held-out spectrograms (how far its verdict can be trusted). */
+  realAccuracy?: Record<string, number>;
+  /**
+   * Mean MCD (dB, DTW) of converted vs reference, of source vs reference (no
+   * conversion), and of G(x, c_x) vs x (reconstruction: the floor a
+   * conversion at this model size can reach).
+   */
+  mcd?: { converted: number; source: number; reconstruction?: number };
   /** Whether the collapse detector's streak is at or past its patience. */
   collapsed: boolean;
   /** The collapse warning, when it fired at this evaluation. */
@@ -163,7 +196,14 @@ function evaluateWith(
     accuracy: {},
     seconds: 0,
   };
-  for (const [name, classifier] of Object.entries(probe.classifiers ?? {})) {
+  const set = probe.accuracySet;
+  if (set) {
+    const scored = accuracyOnSet(probe.generator, probe.classifiers ?? {}, set);
+    record.accuracy = scored.accuracy;
+    record.realAccuracy = scored.real;
+    record.conversions = scored.conversions;
+  }
+  for (const [name, classifier] of Object.entries(set ? {} : probe.classifiers ?? {})) {
     if (!probe.targetClasses) {
       throw new TypeError(
         `Cannot evaluate classifier '${name}': the probe gives no target classes`,
@@ -176,8 +216,17 @@ function evaluateWith(
   }
   if (probe.parallel && probe.parallel.length > 0) {
     const options = probe.mcdOptions ?? {};
-    let converted = 0, source = 0;
+    let converted = 0, source = 0, reconstruction = 0, own = 0;
     for (const pair of probe.parallel) {
+      if (pair.own) {
+        const r = convertUtterance(
+          probe.generator,
+          { spectrogram: pair.source, labels: pair.own },
+          { width: probe.x.shape[2] },
+        );
+        reconstruction += mcdOf(r, pair.source, options);
+        own++;
+      }
       const y = convertUtterance(
         probe.generator,
         { spectrogram: pair.source, labels: pair.target },
@@ -192,7 +241,45 @@ function evaluateWith(
       converted: converted / probe.parallel.length,
       source: source / probe.parallel.length,
     };
+    if (own > 0) record.mcd.reconstruction = reconstruction / own;
   }
   record.seconds = (performance.now() - t0) / 1000;
   return record;
+}
+
+/**
+ * Accuracy of every classifier on an {@linkcode AccuracySet}: each held-out
+ * spectrogram converted to each target of another class; and each
+ * classifier's accuracy on the real spectrograms.
+ */
+export function accuracyOnSet(
+  generator: GeneratorFn,
+  classifiers: Readonly<Record<string, ClassifierFn>>,
+  set: AccuracySet,
+): { accuracy: Record<string, number>; real: Record<string, number>; conversions: number } {
+  const names = Object.keys(classifiers);
+  const hits = Object.fromEntries(names.map((n) => [n, 0]));
+  const real: Record<string, number> = {};
+  let conversions = 0;
+  tf.tidy(() => {
+    for (const n of names) {
+      const p = Array.from(tf.argMax(classifiers[n]!(set.x), 1).dataSync());
+      real[n] = p.filter((c, i) => c === set.sourceClasses[i]).length / p.length;
+    }
+    const rows = set.targets.arraySync() as number[][];
+    rows.forEach((row, k) => {
+      const target = set.targetClasses[k]!;
+      const keep = set.sourceClasses.flatMap((c, i) => (c === target ? [] : [i]));
+      if (keep.length === 0) return;
+      const x = tf.gather(set.x, keep) as tf.Tensor4D;
+      const y = generator(x, tf.tile(tf.tensor2d([row]), [keep.length, 1]) as tf.Tensor2D);
+      conversions += keep.length;
+      for (const n of names) {
+        const p = tf.argMax(classifiers[n]!(y), 1).dataSync();
+        for (const c of p) if (c === target) hits[n]!++;
+      }
+    });
+  });
+  const accuracy = Object.fromEntries(names.map((n) => [n, conversions ? hits[n]! / conversions : NaN]));
+  return { accuracy, real, conversions };
 }

@@ -33,10 +33,17 @@ export function formatDiagnostics(r: DiagnosticsRecord): string {
     `identity distance ${formatFigure(r.identityDistance)}`,
   ];
   for (const [name, acc] of Object.entries(r.accuracy)) {
-    parts.push(`acc ${name} ${formatFigure(acc)}`);
+    const real = r.realAccuracy?.[name];
+    parts.push(
+      `acc ${name} ${formatFigure(acc)}` + (real === undefined ? "" : ` (real ${formatFigure(real)})`),
+    );
   }
+  if (r.conversions !== undefined) parts.push(`${r.conversions} conversions`);
   if (r.mcd) {
-    parts.push(`MCD ${r.mcd.converted.toFixed(2)} dB (source ${r.mcd.source.toFixed(2)})`);
+    const floor = r.mcd.reconstruction === undefined
+      ? ""
+      : `, reconstruction ${r.mcd.reconstruction.toFixed(2)}`;
+    parts.push(`MCD ${r.mcd.converted.toFixed(2)} dB (source ${r.mcd.source.toFixed(2)}${floor})`);
   }
   return `diagnostics @${r.iteration}: ${parts.join(", ")}`;
 }

@@ -61,8 +61,14 @@ export function diagnosticsMarkdown(
   const names = [...new Set(records.flatMap((r) => Object.keys(r.accuracy)))];
   const hasMcd = records.some((r) => r.mcd);
   const header = ["iteration", "label sensitivity", "identity distance"];
-  for (const n of names) header.push(`accuracy (${n})`);
+  const hasReal = records.some((r) => r.realAccuracy);
+  const hasFloor = records.some((r) => r.mcd?.reconstruction !== undefined);
+  for (const n of names) {
+    header.push(`accuracy (${n})`);
+    if (hasReal) header.push(`real (${n})`);
+  }
   if (hasMcd) header.push("MCD converted [dB]", "MCD source [dB]");
+  if (hasFloor) header.push("MCD reconstruction [dB]");
   lines.push(`| ${header.join(" | ")} |`, `|${header.map(() => "---:").join("|")}|`);
   const pick = records.length <= 12 ? records : Array.from(
     { length: 12 },
@@ -76,16 +82,22 @@ export function diagnosticsMarkdown(
     ];
     for (const n of names) {
       row.push(r.accuracy[n] === undefined ? "–" : formatFigure(r.accuracy[n]!));
+      const real = r.realAccuracy?.[n];
+      if (hasReal) row.push(real === undefined ? "–" : formatFigure(real));
     }
     if (hasMcd) row.push(r.mcd?.converted.toFixed(2) ?? "–", r.mcd?.source.toFixed(2) ?? "–");
+    if (hasFloor) row.push(r.mcd?.reconstruction?.toFixed(2) ?? "–");
     lines.push(`| ${row.join(" | ")} |`);
   }
   lines.push("");
   lines.push(
     "Label sensitivity is mean |G(x,c₁)−G(x,c₂)| over pairs of targets divided by the held-out " +
       "batch's spread (mean |x_i−x_j|); identity distance is mean |G(x,c)−x|; accuracy is the " +
-      "fraction of converted outputs classified as their target; MCD compares each converted " +
-      "utterance with the target speaker's own rendition (DTW), next to the unconverted source.",
+      "fraction of converted outputs classified as their target (same-speaker targets left out " +
+      "when measured on the accuracy set), with each classifier's accuracy on the real held-out " +
+      "speech beside it; MCD compares each converted utterance with the target speaker's own " +
+      "rendition (DTW), next to the unconverted source and to the reconstruction G(x, c_x) vs x, " +
+      "the floor at this model size.",
     "",
   );
   if (options.plot) lines.push(`![diagnostics](${options.plot})`, "");

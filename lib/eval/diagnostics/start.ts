@@ -46,8 +46,13 @@ export function createDiagnosticsMonitor(
       `targets ${p.targetNames.join(" ")}; classifiers ${
         Object.keys(p.classifiers ?? {}).join(", ") || "none"
       }${
-        acc === null ? "" : ` (independent one: ${(acc * 100).toFixed(0)}% on real held-out data)`
+        acc === null ? "" : ` (independent one: ${(acc * 100).toFixed(1)}% on real held-out data)`
       }` +
+      (p.accuracySet
+        ? `; accuracy on ${p.accuracySet.x.shape[0]} held-out utterances × ${
+          p.accuracySet.targetClasses.length
+        } targets (same speaker left out)`
+        : "") +
       `; ${p.parallel?.length ?? 0} MCD pairs; set up in ${
         ((performance.now() - t0) / 1000).toFixed(1)
       } s`,
@@ -74,7 +79,8 @@ export interface TrainingDiagnostics {
 /**
  * Start diagnostics for a training run, never failing it: when the data has
  * no usable attribute (or `every` is 0) diagnostics are off and one line
- * says why. The trainer's dataset, generator and discriminator are used.
+ * says why. The trainer's generator and discriminator are used, on its
+ * held-out sentences when it has them (else on its training data).
  *
  * @example In `trainExperiment`
  * ```ts ignore
@@ -85,6 +91,7 @@ export interface TrainingDiagnostics {
 export function startTrainingDiagnostics(
   trainer: {
     dataset: SpectrogramDataset;
+    heldOut?: SpectrogramDataset | null;
     generator: GeneratorLike;
     discriminator?: DiscriminatorLike;
   },
@@ -93,7 +100,10 @@ export function startTrainingDiagnostics(
   let monitor: DiagnosticsMonitor | null = null;
   if ((options.every ?? 50) > 0) {
     try {
-      monitor = createDiagnosticsMonitor(trainer.dataset, trainer, options);
+      // With a split: the probe is drawn from the held-out sentences, the classifier trains on the rest.
+      monitor = trainer.heldOut
+        ? createDiagnosticsMonitor(trainer.heldOut, trainer, { ...options, train: trainer.dataset })
+        : createDiagnosticsMonitor(trainer.dataset, trainer, options);
     } catch (e) {
       if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
       options.log?.(`diagnostics: off: ${e.message}`);
