@@ -81,6 +81,7 @@ Deno.test("diff lists every difference by dot path; meta only on request", () =>
     "optimizers.generator.schedule.every",
     "optimizers.generator.schedule.factor",
     "optimizers.generator.schedule.kind",
+    "optimizers.generator.schedule.unit",
     "trainer.seed",
   ]);
   deepEqual(diff(base, base), []);
@@ -93,7 +94,10 @@ Deno.test("diff lists every difference by dot path; meta only on request", () =>
       "meta.id",
     ],
   );
-  equal(formatDiff(diff(base, b)).split("\n")[4], "trainer.seed: 0 -> 3");
+  equal(formatDiff(diff(base, b)).split("\n")[5], "trainer.seed: 0 -> 3");
+  // The pairing field shows like any other.
+  const paired = extend(base, { data: { pairs: { differentAttribute: "speaker" } } });
+  equal(formatDiff(diff(base, paired)), 'data.pairs.differentAttribute: null -> "speaker"');
   equal(formatDiff([]), "no differences");
 });
 

@@ -170,7 +170,6 @@ export interface OptimizerSpec {
   schedule: ScheduleSpec;
 }
 
-
 /**
  * A learning-rate schedule. `every`, `start` and `end` count `unit`s
  * (iterations: one generator update and its `nCritic` critic updates;

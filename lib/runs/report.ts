@@ -275,7 +275,9 @@ export function renderReport(input: ReportInput): string {
     "",
     `*   held-out sentences (data.split ${exp.data.split.heldOut}, seed ${exp.data.split.seed}): ${
       info.data.split
-        ? `${info.data.split.keys.join(", ") || "none"} (${info.data.split.train} training, ${info.data.split.test} held-out utterances)`
+        ? `${
+          info.data.split.keys.join(", ") || "none"
+        } (${info.data.split.train} training, ${info.data.split.test} held-out utterances)`
         : "not recorded (a run from before the split)"
     }`,
     "",

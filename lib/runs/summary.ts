@@ -20,7 +20,9 @@ export function summarize(
   const opt = (o: OptimizerSpec) =>
     `${o.kind} lr ${o.lr}, ${
       o.schedule.kind === "step"
-        ? `×${Number(o.schedule.factor.toPrecision(4))} every ${o.schedule.every} ${o.schedule.unit}`
+        ? `×${
+          Number(o.schedule.factor.toPrecision(4))
+        } every ${o.schedule.every} ${o.schedule.unit}`
         : o.schedule.kind === "linear"
         ? `linear over ${o.schedule.unit} ${o.schedule.start}–${o.schedule.end} to ×${o.schedule.final}`
         : o.schedule.kind

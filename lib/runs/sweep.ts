@@ -5,13 +5,14 @@
  *
  * Each run is a separate training process (`lib/runs/train_main.ts
  * <experiment> --set key=value … --out <sweep dir>/<run name>`, the flags of
- * `deno task train`), so runs cannot disturb each other's tfjs state and a
- * crash stops only its own run.
+ * `deno task train`), started by a point runner (`./point.ts`), so runs
+ * cannot disturb each other's tfjs state and a crash stops only its own run.
  *
  * @module
  */
 
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
+import { localRunner, type PointRunner, runPool } from "./point.ts";
 
 /** A sweep could not be set up; the message is one line meant for the user. */
 export class SweepError extends Error {
@@ -112,6 +113,11 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    */
   trainScript?: string;
   /**
+   * Runs each training job (a cluster launcher can take the local one's place).
+   * @default {localRunner({ trainScript })}
+   */
+  runner?: PointRunner;
+  /**
    * Show each run's output live (only when `parallel` is 1); otherwise it goes to `<run>/train.log`.
    * @default {true}
    */
@@ -147,25 +153,6 @@ export interface SweepResult {
   comparePath: string;
 }
 
-/** The newest directory holding `config.yaml` at or below `dir` (up to 3 levels). */
-async function findRunDir(dir: string, depth = 3): Promise<string | null> {
-  try {
-    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
-  } catch { /* not here */ }
-  if (depth === 0) return null;
-  const children: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
-  } catch {
-    return null;
-  }
-  for (const name of children.sort().reverse()) {
-    const found = await findRunDir(`${dir}/${name}`, depth - 1);
-    if (found) return found;
-  }
-  return null;
-}
-
 /**
  * Run every grid point of an experiment, `parallel` at a time, then compare
  * the runs (`<out>/compare.md`) and record the sweep (`<out>/sweep.json`).
@@ -189,69 +176,31 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
     throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
   }
   const log = options.log ?? ((l: string) => console.log(l));
-  const script = options.trainScript ?? new URL("./train_main.ts", import.meta.url).pathname;
+  const runner = options.runner ?? localRunner(
+    options.trainScript ? { trainScript: options.trainScript } : {},
+  );
   const live = (options.live ?? true) && parallel === 1;
   await Deno.mkdir(options.out, { recursive: true });
   log(`sweep: ${points.length} runs of ${experiment}, ${parallel} at a time, into ${options.out}`);
 
-  const runs: SweepRun[] = new Array(points.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < points.length) {
-      const i = next++;
-      const point = points[i]!;
-      const out = `${options.out}/${point.name}`;
-      await Deno.mkdir(out, { recursive: true });
-      const args = [
-        "run",
-        "-A",
-        script,
-        experiment,
-        ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
-        ...(options.trainArgs ?? []),
-        "--out",
-        out,
-      ];
-      log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
-      const t0 = performance.now();
-      let code: number;
-      if (live) {
-        // `output()` would pipe (and drop) the run's output: inherit it to show it live.
-        const child = new Deno.Command(Deno.execPath(), {
-          args,
-          stdin: "null",
-          stdout: "inherit",
-          stderr: "inherit",
-        }).spawn();
-        code = (await child.status).code;
-      } else {
-        // stdout and stderr both go to train.log, through two append handles.
-        const logPath = `${out}/train.log`;
-        await Deno.writeTextFile(logPath, "");
-        const child = new Deno.Command(Deno.execPath(), {
-          args,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const sink = async () => (await Deno.open(logPath, { append: true })).writable;
-        await Promise.all([
-          child.stdout.pipeTo(await sink()),
-          child.stderr.pipeTo(await sink()),
-        ]);
-        code = (await child.status).code;
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const runDir = await findRunDir(out);
-      runs[i] = { point, out, runDir, code, seconds };
-      log(
-        `sweep: [${i + 1}/${points.length}] ${point.name} ${
-          code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
-        } in ${seconds.toFixed(1)} s`,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
+  const runs: SweepRun[] = await runPool(points, parallel, async (point, i) => {
+    const out = `${options.out}/${point.name}`;
+    const args = [
+      experiment,
+      ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
+      ...(options.trainArgs ?? []),
+      "--out",
+      out,
+    ];
+    log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
+    const { code, seconds, runDir } = await runner({ args, out, live });
+    log(
+      `sweep: [${i + 1}/${points.length}] ${point.name} ${
+        code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
+      } in ${seconds.toFixed(1)} s`,
+    );
+    return { point, out, runDir, code, seconds };
+  });
 
   await Deno.writeTextFile(
     `${options.out}/sweep.json`,

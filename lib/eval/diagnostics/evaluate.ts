@@ -280,6 +280,8 @@ export function accuracyOnSet(
       }
     });
   });
-  const accuracy = Object.fromEntries(names.map((n) => [n, conversions ? hits[n]! / conversions : NaN]));
+  const accuracy = Object.fromEntries(
+    names.map((n) => [n, conversions ? hits[n]! / conversions : NaN]),
+  );
   return { accuracy, real, conversions };
 }

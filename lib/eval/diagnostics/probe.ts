@@ -268,7 +268,9 @@ function trainOnSplit(
   voices: Voices,
   options: { steps: number; width: number; seed: number; architecture: "cnn" | "pooled" },
 ): SpeakerClassifier | null {
-  const items = train.items.filter((i) => voices.values.includes(i.values[voices.attribute] as string));
+  const items = train.items.filter((i) =>
+    voices.values.includes(i.values[voices.attribute] as string)
+  );
   const labels = items.map((i) => voices.values.indexOf(i.values[voices.attribute] as string));
   if (new Set(labels).size < 2) return null;
   return SpeakerClassifier.trainOnUtterances(items.map((i) => i.spectrogram()), labels, {
@@ -353,7 +355,9 @@ export function buildProbe(
   const steps = options.classifierSteps ?? 300;
   const architecture = options.classifierArchitecture ??
     (tf.getBackend() === "cpu" ? "pooled" : "cnn");
-  const classifier = steps <= 0 ? null : options.train
+  const classifier = steps <= 0
+    ? null
+    : options.train
     ? trainOnSplit(options.train, voices, { steps, width, seed, architecture })
     : trainIndependentClassifier(voices, held, {
       steps,

@@ -35,7 +35,8 @@ export function formatDiagnostics(r: DiagnosticsRecord): string {
   for (const [name, acc] of Object.entries(r.accuracy)) {
     const real = r.realAccuracy?.[name];
     parts.push(
-      `acc ${name} ${formatFigure(acc)}` + (real === undefined ? "" : ` (real ${formatFigure(real)})`),
+      `acc ${name} ${formatFigure(acc)}` +
+        (real === undefined ? "" : ` (real ${formatFigure(real)})`),
     );
   }
   if (r.conversions !== undefined) parts.push(`${r.conversions} conversions`);

@@ -49,9 +49,9 @@ export function createDiagnosticsMonitor(
         acc === null ? "" : ` (independent one: ${(acc * 100).toFixed(1)}% on real held-out data)`
       }` +
       (p.accuracySet
-        ? `; accuracy on ${p.accuracySet.x.shape[0]} held-out utterances × ${
-          p.accuracySet.targetClasses.length
-        } targets (same speaker left out)`
+        ? `; accuracy on ${
+          p.accuracySet.x.shape[0]
+        } held-out utterances × ${p.accuracySet.targetClasses.length} targets (same speaker left out)`
         : "") +
       `; ${p.parallel?.length ?? 0} MCD pairs; set up in ${
         ((performance.now() - t0) / 1000).toFixed(1)
