@@ -37,7 +37,7 @@ export interface SpeakerClassifierOptions {
    * The architecture (see the module doc).
    * @default {"cnn"}
    */
-  architecture?: "cnn" | "pooled";
+  architecture?: "cnn" | "tdnn" | "pooled";
   /**
    * Channels of the CNN's k3 s2 convs.
    * @default {[16, 32, 32]}
@@ -117,9 +117,16 @@ interface Net {
   norm: tf.Tensor[];
 }
 
+/** A variable from an initial value, freeing the value. */
+function variableOf(initial: tf.Tensor): tf.Variable {
+  const v = tf.variable(initial);
+  initial.dispose();
+  return v;
+}
+
 function heNormal(rng: Rng, shape: number[], fanIn: number): tf.Variable {
   const size = shape.reduce((a, b) => a * b, 1);
-  return tf.variable(tf.tensor(rng.normalArray(size, Math.sqrt(2 / fanIn)), shape));
+  return variableOf(tf.tensor(rng.normalArray(size, Math.sqrt(2 / fanIn)), shape));
 }
 
 /** Height after `n` 'same' convs of stride 2. */
@@ -137,13 +144,13 @@ function cnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng
   let cIn = 1;
   for (const w of widths) {
     kernels.push(heNormal(rng, [3, 3, cIn, w], 9 * cIn)); // [k, k, in, out]
-    biases.push(tf.variable(tf.zeros([w])));
+    biases.push(variableOf(tf.zeros([w])));
     cIn = w;
   }
   const hOut = halved(x.shape[1], widths.length);
   const d = hOut * cIn;
   const wOut = heNormal(rng, [d, nClasses], d);
-  const bOut = tf.variable(tf.zeros([nClasses]));
+  const bOut = variableOf(tf.zeros([nClasses]));
   return {
     vars: [...kernels, ...biases, wOut, bOut],
     decayed: [...kernels, wOut],
@@ -160,14 +167,61 @@ function cnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng
   };
 }
 
+/**
+ * A time-delay network (x-vector style): the bins are the channels of 1-D convs
+ * over time (k5, 'same', ReLU), then the mean and standard deviation over
+ * time of the last layer, then a linear layer.
+ */
+function tdnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng: Rng): Net {
+  const bins = x.shape[1];
+  // Per-bin standardisation (moments over samples and time).
+  const [mu, sigma] = tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, [0, 2, 3], true); // [1, H, 1, 1]
+    return [mean, tf.sqrt(tf.add(variance, 1e-6))];
+  });
+  const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
+  let cIn = bins;
+  for (const w of widths) {
+    kernels.push(heNormal(rng, [1, 5, cIn, w], 5 * cIn)); // [1, k, in, out]
+    biases.push(variableOf(tf.zeros([w])));
+    cIn = w;
+  }
+  const d = 2 * cIn;
+  const wOut = heNormal(rng, [d, nClasses], d);
+  const bOut = variableOf(tf.zeros([nClasses]));
+  return {
+    vars: [...kernels, ...biases, wOut, bOut],
+    decayed: [...kernels, wOut],
+    norm: [mu!, sigma!],
+    logits: (input) =>
+      tf.tidy(() => {
+        const [b, hh, w] = input.shape;
+        const z = tf.div(tf.sub(input, mu!), sigma!);
+        // [B, H, W, 1] → [B, 1, W, H]: time is the conv axis, bins the channels.
+        let h: tf.Tensor4D = tf.reshape(tf.transpose(tf.reshape(z, [b, hh, w]), [0, 2, 1]), [
+          b,
+          1,
+          w,
+          hh,
+        ]);
+        kernels.forEach((k, i) => {
+          h = tf.relu(tf.add(tf.conv2d(h, k as tf.Tensor4D, 1, "same"), biases[i]!));
+        });
+        const { mean, variance } = tf.moments(h, [1, 2]); // [B, C] each
+        const stats = tf.concat([mean, tf.sqrt(tf.add(variance, 1e-6))], 1);
+        return tf.add(tf.matMul(stats, wOut), bOut) as tf.Tensor2D;
+      }),
+  };
+}
+
 function pooledNet(x: tf.Tensor4D, nClasses: number, hidden: number, rng: Rng): Net {
   const d = 2 * x.shape[1];
   const [mu, sigma] = tf.tidy(() => {
     const { mean, variance } = tf.moments(pooledFeatures(x), 0);
     return [mean, tf.sqrt(tf.add(variance, 1e-6))];
   });
-  const w1 = heNormal(rng, [d, hidden], d), b1 = tf.variable(tf.zeros([hidden]));
-  const w2 = heNormal(rng, [hidden, nClasses], hidden), b2 = tf.variable(tf.zeros([nClasses]));
+  const w1 = heNormal(rng, [d, hidden], d), b1 = variableOf(tf.zeros([hidden]));
+  const w2 = heNormal(rng, [hidden, nClasses], hidden), b2 = variableOf(tf.zeros([nClasses]));
   return {
     vars: [w1, b1, w2, b2],
     decayed: [w1, w2],
@@ -207,7 +261,7 @@ export class SpeakerClassifier {
   /** Spectrogram height (bins) it was trained on. */
   readonly bins: number;
   /** The architecture. */
-  readonly architecture: "cnn" | "pooled";
+  readonly architecture: "cnn" | "tdnn" | "pooled";
   /** Cross-entropy on the last training (mini)batch. */
   readonly trainLoss: number;
   #net: Net;
@@ -219,7 +273,7 @@ export class SpeakerClassifier {
       classNames: readonly string[];
       bins: number;
       trainLoss: number;
-      architecture: "cnn" | "pooled";
+      architecture: "cnn" | "tdnn" | "pooled";
     },
   ) {
     this.#net = net;
@@ -255,7 +309,7 @@ export class SpeakerClassifier {
     }
     const nClasses = checkLabels(labels, options.classNames?.length);
     const rng = new Rng(options.seed ?? 0);
-    const batch = (options.architecture ?? "cnn") === "cnn"
+    const batch = (options.architecture ?? "cnn") !== "pooled"
       ? Math.min(n, options.batchSize ?? 32)
       : n;
     const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses));
@@ -326,9 +380,11 @@ export class SpeakerClassifier {
     const decay = options.weightDecay ?? 1e-4;
     const net = architecture === "cnn"
       ? cnnNet(x, nClasses, options.widths ?? [16, 32, 32], rng)
+      : architecture === "tdnn"
+      ? tdnnNet(x, nClasses, options.widths ?? [64, 64], rng)
       : pooledNet(x, nClasses, options.hidden ?? 64, rng);
     const optimizer = tf.train.adam(
-      options.learningRate ?? (architecture === "cnn" ? 3e-3 : 0.01),
+      options.learningRate ?? (architecture === "pooled" ? 0.01 : 3e-3),
     );
     let trainLoss = NaN;
     for (let s = 0; s < steps; s++) {
