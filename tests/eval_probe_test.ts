@@ -7,6 +7,7 @@ import { convertUtterance } from "../lib/eval/convert.ts";
 import { evaluateDiagnostics } from "../lib/eval/diagnostics/evaluate.ts";
 import { buildProbe, sentenceKey } from "../lib/eval/diagnostics/probe.ts";
 import { Rng } from "../lib/random.ts";
+import { splitDataset } from "../lib/data/split.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 
@@ -133,4 +134,40 @@ Deno.test("convertUtterance stitches windows of any length and applies the gener
     equal(out.frames, frames);
     ok(out.data.every((v, i) => Math.abs(v - spec.data[i]! - 0.2) < 1e-5), `frames ${frames}`);
   }
+});
+
+Deno.test("with a split: probe on held-out sentences, classifier on the training split, same speaker left out", () => {
+  const ds = toyDataset();
+  const split = splitDataset(ds, { heldOut: 0.4, seed: 0 }); // 2 of 5 sentences held out
+  equal(split.test.size, 8);
+  const identity = { apply: (x: tf.Tensor4D) => x.clone() };
+  const before = tf.memory().numTensors;
+  const built = buildProbe(split.test, { generator: identity }, {
+    train: split.train,
+    classifierSteps: 200,
+  });
+  const p = built.probe;
+  const heldOut = new Set(split.testKeys);
+  // Everything the probe shows comes from held-out sentences.
+  equal(p.accuracySet!.x.shape[0], 8);
+  equal(p.accuracySet!.targetClasses.length, 4);
+  for (const pair of p.parallel ?? []) {
+    ok(
+      split.test.items.some((i) => i.spectrogram().data === pair.source.data),
+      "MCD source not held out",
+    );
+    ok(pair.own, "the reconstruction floor needs the source's own labels");
+  }
+  ok(split.test.items.every((i) => heldOut.has(sentenceKey(i))));
+  const r = evaluateDiagnostics(p, 1);
+  // The classifier knows the speakers on real held-out speech …
+  equal(r.realAccuracy?.classifier, 1);
+  equal(built.classifierRealAccuracy, 1);
+  // … and the identity never reaches another speaker: 8 utterances × 3 other targets, none right.
+  equal(r.conversions, 8 * 3);
+  equal(r.accuracy.classifier, 0);
+  // The identity's reconstruction MCD is 0: the floor.
+  ok(r.mcd && r.mcd.reconstruction !== undefined && Math.abs(r.mcd.reconstruction) < 1e-6);
+  built.dispose();
+  equal(tf.memory().numTensors, before);
 });

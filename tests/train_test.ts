@@ -307,7 +307,7 @@ Deno.test("train task: the learning rate in metrics.jsonl follows the schedule b
       "--set",
       "trainer.itersPerEpoch=1",
       "--set",
-      "optimizers.generator.schedule={kind: step, every: 2, factor: 0.5}",
+      "optimizers.generator.schedule={kind: step, unit: epochs, every: 2, factor: 0.5}",
     ]);
     equal(r.value, 0, r.err);
     const m = await readMetrics(`${onlyRun(root)}/metrics.jsonl`);
