@@ -5,9 +5,18 @@
  * Train it on the training split only; its accuracy on held-out real speech
  * says how far its verdict on converted speech can be trusted.
  *
- * Two architectures:
+ * Three architectures:
  *
- * - `cnn` (default): a small CNN on spectrogram crops. The [0, 1] input is
+ * - `tdnn` (default): a time-delay network, as x-vector speaker embeddings:
+ *   the bins (standardised per bin) are the channels of 1-D convs over time
+ *   (`widths` channels, k5, ReLU), the mean and standard deviation over time
+ *   of the last layer are pooled, and one linear layer gives a logit per
+ *   speaker. On the built-in corpus's held-out sentences, trained 300 steps
+ *   on fresh crops of the training split, it scores 0.963 on 64×64 crops at
+ *   8 kHz (1 s) and 0.938 at 16 kHz (0.5 s, 125 Hz bins that do not resolve
+ *   the pitch); the CNN below scores 0.925 and 0.88–0.91
+ *   (measured as in the README's Results).
+ * - `cnn`: a small CNN on spectrogram crops. The [0, 1] input is
  *   standardised with the training set's mean and deviation, then convs k3
  *   s2 ('same' padding, ReLU) with `widths` channels halve both axes, the
  *   result is averaged over time (so any crop width works) and flattened over
@@ -35,16 +44,16 @@ import { spectrogramsToTensor } from "../data/tensors.ts";
 export interface SpeakerClassifierOptions {
   /**
    * The architecture (see the module doc).
-   * @default {"cnn"}
+   * @default {"tdnn"}
    */
   architecture?: "cnn" | "tdnn" | "pooled";
   /**
-   * Channels of the CNN's k3 s2 convs.
-   * @default {[16, 32, 32]}
+   * Channels of the convs: the TDNN's k5 time convs, or the CNN's k3 s2 convs.
+   * @default {[64, 64] for the TDNN, [16, 32, 32] for the CNN}
    */
   widths?: readonly number[];
   /**
-   * Minibatch size of the CNN (the pooled classifier trains full-batch).
+   * Minibatch size of the TDNN and the CNN (the pooled classifier trains full-batch).
    * @default {32}
    */
   batchSize?: number;
@@ -60,7 +69,7 @@ export interface SpeakerClassifierOptions {
   steps?: number;
   /**
    * Adam learning rate.
-   * @default {0.003 for the CNN, 0.01 for the pooled classifier}
+   * @default {0.003 for the TDNN and the CNN, 0.01 for the pooled classifier}
    */
   learningRate?: number;
   /**
@@ -309,7 +318,7 @@ export class SpeakerClassifier {
     }
     const nClasses = checkLabels(labels, options.classNames?.length);
     const rng = new Rng(options.seed ?? 0);
-    const batch = (options.architecture ?? "cnn") !== "pooled"
+    const batch = (options.architecture ?? "tdnn") !== "pooled"
       ? Math.min(n, options.batchSize ?? 32)
       : n;
     const onehot = tf.tidy(() => tf.oneHot(tf.tensor1d([...labels], "int32"), nClasses));
@@ -326,7 +335,7 @@ export class SpeakerClassifier {
   }
 
   /**
-   * Train the CNN on fresh random crops of whole utterances: every minibatch
+   * Train on fresh random crops of whole utterances: every minibatch
    * draws `batchSize` (utterance, start frame) pairs, so the network sees a
    * new time shift of each utterance at every step instead of a fixed set of
    * crops. This is how the diagnostics train it.
@@ -375,7 +384,7 @@ export class SpeakerClassifier {
     options: SpeakerClassifierOptions,
     draw: () => { x: tf.Tensor4D; y: tf.Tensor },
   ): SpeakerClassifier {
-    const architecture = options.architecture ?? "cnn";
+    const architecture = options.architecture ?? "tdnn";
     const steps = options.steps ?? 300;
     const decay = options.weightDecay ?? 1e-4;
     const net = architecture === "cnn"

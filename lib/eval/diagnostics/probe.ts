@@ -7,7 +7,7 @@
  *
  * With a split (`train` given, the dataset being the held-out sentences):
  * everything is drawn from held-out sentences, the independent classifier is
- * trained on the training split only (a CNN on fresh random crops, see
+ * trained on the training split only (a TDNN on fresh random crops, see
  * `SpeakerClassifier.trainOnUtterances`), and accuracy is measured on an
  * accuracy set: every held-out utterance (centre crop) converted to every
  * speaker other than its own — 40 × 7 = 280 conversions on the built-in
@@ -15,8 +15,8 @@
  * carry the source's own labels for the reconstruction floor.
  *
  * On the pure-JavaScript `cpu` backend (the tests') the classifier is the
- * pooled one: there the CNN's conv gradients take seconds per step (measured
- * 6.5 s per step against 0.13 s on wasm for 18 spectrograms of 32×24).
+ * pooled one: there conv gradients take seconds per step (the CNN: 6.5 s
+ * per step against 0.13 s on wasm for 18 spectrograms of 32×24).
  *
  * @module
  */
@@ -100,9 +100,9 @@ export interface BuildProbeOptions {
   accuracyItems?: number;
   /**
    * The independent classifier's architecture.
-   * @default {"pooled" on the cpu backend, else "cnn"}
+   * @default {"pooled" on the cpu backend, else "tdnn"}
    */
-  classifierArchitecture?: "cnn" | "pooled";
+  classifierArchitecture?: "tdnn" | "cnn" | "pooled";
 }
 
 /** What {@linkcode buildProbe} returns; call `dispose` when the run ends. */
@@ -231,7 +231,7 @@ function trainIndependentClassifier(
     width: number;
     seed: number;
     rng: Rng;
-    architecture: "cnn" | "pooled";
+    architecture: "tdnn" | "cnn" | "pooled";
   },
 ): SpeakerClassifier | null {
   const heldSet = new Set(held);
@@ -266,7 +266,7 @@ function trainIndependentClassifier(
 function trainOnSplit(
   train: SpectrogramDataset,
   voices: Voices,
-  options: { steps: number; width: number; seed: number; architecture: "cnn" | "pooled" },
+  options: { steps: number; width: number; seed: number; architecture: "tdnn" | "cnn" | "pooled" },
 ): SpeakerClassifier | null {
   const items = train.items.filter((i) =>
     voices.values.includes(i.values[voices.attribute] as string)
@@ -354,7 +354,7 @@ export function buildProbe(
   }
   const steps = options.classifierSteps ?? 300;
   const architecture = options.classifierArchitecture ??
-    (tf.getBackend() === "cpu" ? "pooled" : "cnn");
+    (tf.getBackend() === "cpu" ? "pooled" : "tdnn");
   const classifier = steps <= 0
     ? null
     : options.train
