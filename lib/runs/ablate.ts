@@ -49,7 +49,7 @@
  */
 
 import { join } from "node:path";
-import { type DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
+import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
 import { DIAGNOSTICS_FILES, readDiagnostics } from "../eval/diagnostics/records.ts";
 import { DEFAULT_COLLAPSE_THRESHOLD } from "../eval/diagnostics/measures.ts";
 import { COLORS, type Rgb } from "../eval/png.ts";
