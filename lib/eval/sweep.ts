@@ -252,6 +252,22 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
   };
   await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
 
+  const { markdown, comparePath } = await writeSweepRecord(experiment, options, runs);
+  return { runs, markdown, comparePath };
+}
+
+/**
+ * Write `<out>/sweep.json` (the experiment, grid, shared arguments and every
+ * run) and the comparison of the runs that produced a run directory
+ * (`<out>/compare.md`). Shared by the local and the SLURM launchers.
+ */
+export async function writeSweepRecord(
+  experiment: string,
+  options: Pick<SweepOptions, "grid" | "out" | "trainArgs" | "window"> & {
+    launcher?: string;
+  },
+  runs: readonly SweepRun[],
+): Promise<{ markdown: string; comparePath: string }> {
   await Deno.writeTextFile(
     `${options.out}/sweep.json`,
     JSON.stringify(
@@ -259,6 +275,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
         experiment,
         grid: options.grid,
         trainArgs: options.trainArgs ?? [],
+        ...(options.launcher ? { launcher: options.launcher } : {}),
         runs: runs.map((r) => ({ ...r, point: r.point.name, overrides: r.point.overrides })),
       },
       null,
@@ -282,9 +299,9 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       await Deno.writeTextFile(comparePath, markdown);
     }
   }
-  return { runs, markdown, comparePath };
+  return { markdown, comparePath };
 }
 
-function pickWindow(options: SweepOptions): { window?: number } {
+function pickWindow(options: { window?: number }): { window?: number } {
   return options.window === undefined ? {} : { window: options.window };
 }

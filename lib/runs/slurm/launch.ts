@@ -13,7 +13,7 @@
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { userCacheDir } from "../../data/cache.ts";
-import { SlurmError, type SlurmOptions, sbatchOptionLines } from "./options.ts";
+import { sbatchOptionLines, SlurmError, type SlurmOptions } from "./options.ts";
 import {
   jobScript,
   type ScriptEnvironment,
@@ -24,7 +24,7 @@ import {
 import { checkSharedPaths, type SharedPath } from "./shared_fs.ts";
 import { planPoints, type PointStatus, readPointStatus } from "./state.ts";
 import { partitionNodes, queuedTasks, slurmUnavailable, submit } from "./scheduler.ts";
-import { describeFailure, watchJob, type WatchedPoint, type WatchOptions } from "./watch.ts";
+import { describeFailure, type WatchedPoint, watchJob, type WatchOptions } from "./watch.ts";
 
 /** The file, in the sweep directory, that records the jobs submitted for it. */
 export const SLURM_RECORD = "slurm.json";
@@ -213,7 +213,9 @@ export async function runOnSlurm(
     { what: "data cache", path: join(env.cacheHome, "voxlab"), required: false },
     { what: "Deno cache", path: env.denoDir },
   ], await partitionNodes(options.partition));
-  log("slurm: the tasks use these paths; on a cluster every compute node must see them, at the same path:");
+  log(
+    "slurm: the tasks use these paths; on a cluster every compute node must see them, at the same path:",
+  );
   for (const l of shared.lines) log(l);
   for (const w of shared.warnings) log(`slurm: warning: ${w}`);
 
@@ -227,7 +229,9 @@ export async function runOnSlurm(
   }).output();
   if (!cached.success) {
     const first = new TextDecoder().decode(cached.stderr).trim().split("\n").at(-1);
-    log(`slurm: warning: 'deno cache ${env.trainScript}' failed (${first}); tasks may need the network`);
+    log(
+      `slurm: warning: 'deno cache ${env.trainScript}' failed (${first}); tasks may need the network`,
+    );
   }
 
   await Deno.writeTextFile(scriptPath, script);
@@ -257,7 +261,9 @@ export async function attachSlurm(
 ): Promise<LaunchResult> {
   const last = (await readSlurmRecord(options.dir)).jobs.at(-1);
   if (!last) {
-    throw new SlurmError(`Cannot attach: '${options.dir}' has no ${SLURM_RECORD} (not a SLURM sweep)`);
+    throw new SlurmError(
+      `Cannot attach: '${options.dir}' has no ${SLURM_RECORD} (not a SLURM sweep)`,
+    );
   }
   (options.log ?? console.log)(`slurm: watching job ${last.id} (submitted ${last.submitted})`);
   const watched = await watchJob(last.id, last.points, options);

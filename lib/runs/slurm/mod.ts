@@ -12,3 +12,4 @@ export * from "./scheduler.ts";
 export * from "./shared_fs.ts";
 export * from "./watch.ts";
 export * from "./launch.ts";
+export * from "./sweep.ts";

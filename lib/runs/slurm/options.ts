@@ -161,7 +161,9 @@ export function sbatchOptionLines(options: SlurmOptions): string[] {
     }
     lines.push(line);
   }
-  if (options.parallel !== undefined && (!Number.isInteger(options.parallel) || options.parallel < 1)) {
+  if (
+    options.parallel !== undefined && (!Number.isInteger(options.parallel) || options.parallel < 1)
+  ) {
     throw new SlurmError(`Invalid --parallel '${options.parallel}': expected an integer >= 1`);
   }
   return lines;

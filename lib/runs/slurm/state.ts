@@ -177,7 +177,10 @@ export function resumeArgs(
       const budget = a === "--max-steps" ? Number(args[i + 1]) : seconds(args[i + 1]!);
       const left = budget - (a === "--max-steps" ? done.iteration : done.elapsedSeconds);
       if (Number.isFinite(left) && left <= 0) return null;
-      out.push(a, Number.isFinite(left) ? String(a === "--max-steps" ? left : Math.ceil(left)) : args[i + 1]!);
+      out.push(
+        a,
+        Number.isFinite(left) ? String(a === "--max-steps" ? left : Math.ceil(left)) : args[i + 1]!,
+      );
       i++;
       continue;
     }

@@ -173,8 +173,9 @@ export async function watchJob(
             seen.set(p.index, state);
             const s = ended.get(p.index);
             if (state === "running") log(`${clock()} ${p.name} running`);
-            else if (state === "done") log(`${clock()} ${p.name} done at iteration ${s!.iteration}`);
-            else if (state === "failed") {
+            else if (state === "done") {
+              log(`${clock()} ${p.name} done at iteration ${s!.iteration}`);
+            } else if (state === "failed") {
               const how = (await jobTaskStates(jobId)).get(p.index);
               log(`${clock()} ${p.name} ${describeFailure(s!, how)}`);
             }
