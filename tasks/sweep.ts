@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parseGrid, runSweep, SweepError } from "../lib/eval/sweep.ts";
+import { parseGrid, runSweep, SweepError } from "../lib/runs/sweep.ts";
 import {
   attachSlurmSweep,
   describeFailure,

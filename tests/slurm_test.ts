@@ -8,11 +8,10 @@
  */
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { join } from "node:path";
-import { parseGrid } from "../lib/eval/sweep.ts";
+import { findRunDir, parseGrid } from "../lib/runs/sweep.ts";
 import {
   attachSlurmSweep,
   cancel,
-  findRunDir,
   jobScript,
   lastIteration,
   planPoints,

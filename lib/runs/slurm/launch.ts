@@ -62,7 +62,7 @@ export interface LaunchOptions extends SlurmOptions, WatchOptions {
   shared?: readonly SharedPath[];
   /**
    * Programs and caches the tasks use.
-   * @default {this deno, this repository, its tasks/train.ts, `deno info`'s cache, the data cache's parent}
+   * @default {this deno, this repository, its lib/runs/train_main.ts, `deno info`'s cache, the data cache's parent}
    */
   environment?: Partial<ScriptEnvironment>;
 }
@@ -103,7 +103,7 @@ async function environment(dir: string, given: Partial<ScriptEnvironment> = {}) 
   return {
     deno: given.deno ?? Deno.execPath(),
     repo,
-    trainScript: given.trainScript ?? join(repo, "tasks", "train.ts"),
+    trainScript: given.trainScript ?? join(repo, "lib", "runs", "train_main.ts"),
     denoDir: given.denoDir ?? await denoDir(),
     cacheHome: given.cacheHome ?? dirname(userCacheDir()),
     dir,

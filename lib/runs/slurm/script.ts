@@ -1,6 +1,6 @@
 /**
  * The sbatch job-array script: one array task per point, each running
- * `tasks/train.ts` for its point into its own directory, with its stdout and
+ * training (`lib/runs/train_main.ts`, what `deno task train` runs) for its point into its own directory, with its stdout and
  * stderr in `train.log` there.
  *
  * Signals: `--signal=B:USR1@margin` reaches only the batch shell, which sends
@@ -34,7 +34,7 @@ export interface ScriptEnvironment {
   deno: string;
   /** The repository (the directory of deno.json). */
   repo: string;
-  /** The training entry point, `<repo>/tasks/train.ts`. */
+  /** The training entry point, `<repo>/lib/runs/train_main.ts`. */
   trainScript: string;
   /** Deno's cache (`DENO_DIR`). */
   denoDir: string;
@@ -75,7 +75,7 @@ export function taskCommand(point: SlurmPoint, env: ScriptEnvironment): string[]
  * ```ts
  * import { jobScript } from "./script.ts";
  * const text = jobScript([{ index: 0, name: "01_a=1", out: "/s/01_a=1", args: ["/e.ts"] }], {
- *   deno: "/bin/deno", repo: "/r", trainScript: "/r/tasks/train.ts", denoDir: "/d",
+ *   deno: "/bin/deno", repo: "/r", trainScript: "/r/lib/runs/train_main.ts", denoDir: "/d",
  *   cacheHome: "/c", dir: "/s",
  * }, { parallel: 2 });
  * console.assert(text.includes("#SBATCH --array=0%2"));

@@ -8,8 +8,9 @@
  * @module
  */
 import { join } from "node:path";
-import type { RunInfo } from "../../experiment/record.ts";
-import { RUN_FILES } from "../../experiment/run_dir.ts";
+import type { RunInfo } from "../report.ts";
+import { RUN_FILES } from "../run_dir.ts";
+import { findRunDir } from "../sweep.ts";
 import type { SlurmPoint } from "./script.ts";
 
 /**
@@ -34,25 +35,6 @@ export interface PointStatus {
   exitCode: number | null;
   /** The last non-empty line of `train.log` (`""` if none): what a failure is named by. */
   lastLine: string;
-}
-
-/** The newest directory holding `config.yaml` at or below `dir` (up to `depth` levels). */
-export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
-  try {
-    if ((await Deno.stat(join(dir, RUN_FILES.config))).isFile) return dir;
-  } catch { /* not here */ }
-  if (depth === 0) return null;
-  const children: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
-  } catch {
-    return null;
-  }
-  for (const name of children.sort().reverse()) {
-    const found = await findRunDir(join(dir, name), depth - 1);
-    if (found) return found;
-  }
-  return null;
 }
 
 /** The last `bytes` of a file as text, or `""` when it cannot be read. */

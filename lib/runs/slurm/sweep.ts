@@ -18,7 +18,7 @@ import {
   type SweepOptions,
   type SweepRun,
   writeSweepRecord,
-} from "../../eval/sweep.ts";
+} from "../sweep.ts";
 import { attachSlurm, type LaunchOptions, type LaunchResult, runOnSlurm } from "./launch.ts";
 import type { SlurmPoint } from "./script.ts";
 
@@ -29,7 +29,7 @@ export interface SlurmSweepOptions
     Omit<LaunchOptions, "dir" | "environment"> {
   /**
    * The training entry point each task runs.
-   * @default {tasks/train.ts of this repository}
+   * @default {lib/runs/train_main.ts of this repository}
    */
   trainScript?: string;
 }

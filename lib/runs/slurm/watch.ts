@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { findRunDir, lastIteration, type PointStatus, readPointStatus } from "./state.ts";
+import { findRunDir } from "../sweep.ts";
+import { lastIteration, type PointStatus, readPointStatus } from "./state.ts";
 import type { SlurmPoint } from "./script.ts";
 import { cancel, type EndedTask, jobTaskStates, queuedTasks } from "./scheduler.ts";
 import { SlurmError } from "./options.ts";
