@@ -7,6 +7,7 @@
  * @module
  */
 import { SlurmError } from "./options.ts";
+import { exists } from "./state.ts";
 
 /** One path the tasks use. */
 export interface SharedPath {
@@ -53,15 +54,6 @@ function fsType(path: string, table: [string, string][]): string {
     if (inside && mount.length >= best.length) [best, type] = [mount, t];
   }
   return type;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

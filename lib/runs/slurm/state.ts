@@ -90,7 +90,8 @@ async function readJson<T>(path: string): Promise<T | null> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+/** Whether a path exists. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.stat(path);
     return true;
