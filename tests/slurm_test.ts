@@ -151,7 +151,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "slurm: --signal before a time limit stops training with a checkpoint; the re-run plan resumes it" +
+    "slurm: --signal before a time limit stops training with a checkpoint (the re-run plan resumes it); a failed task is named by its log" +
     skipNote,
   ...cluster,
   fn: async () => {
@@ -164,16 +164,30 @@ Deno.test({
         out: join(dir, "long"),
         args: [EXPERIMENT, ...tinyArgs(["--max-steps", "100000"])],
       };
+      // Beside it, on the other CPU, a task that fails at once.
+      const bad = {
+        index: 1,
+        name: "bad",
+        out: join(dir, "bad"),
+        args: [EXPERIMENT, ...tinyArgs(["--set", "trainer.batchSize=abc"])],
+      };
       // SLURM's limit is 1 minute; the signal comes 10 s before it, or up to 60 s earlier.
-      const result = await runOnSlurm([point], {
+      const events: string[] = [];
+      const result = await runOnSlurm([point, bad], {
         dir,
         time: "1",
         signalSeconds: 10,
         interval: 500,
-        log: () => {},
+        log: (l) => events.push(l),
         progress: () => {},
       });
-      const [p] = result.points;
+      const [p, failed] = result.points;
+      // A failed task is named with the last line of its log.
+      equal(failed!.status.state, "failed");
+      equal(failed!.status.exitCode, 1);
+      const why = "train: Cannot set 'trainer.batchSize': expected an integer, got 'abc'";
+      equal(failed!.status.lastLine, why);
+      ok(events.some((l) => l.endsWith(`bad FAILED (exit 1): ${why}`)), events.join("\n"));
       equal(p!.status.state, "unfinished");
       equal(p!.status.info?.status, "signal");
       equal(p!.status.exitCode, 0);
@@ -183,9 +197,10 @@ Deno.test({
         await Deno.readTextFile(join(point.out, "train.log")),
         /Training interrupted at iteration/,
       );
-      const [plan] = await planPoints([point]);
+      const [plan, again] = await planPoints([point, bad]);
       equal(plan!.submit, true);
       deepEqual(plan!.point.args.slice(-2), ["--resume", p!.status.runDir!]);
+      deepEqual(again!.point.args, bad.args, "a failed point starts afresh");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

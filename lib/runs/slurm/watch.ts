@@ -230,7 +230,10 @@ export async function watchJob(
 
 /** One line naming why a point is not done: its state and its log's last line. */
 export function describeFailure(status: PointStatus, scheduler?: EndedTask | null): string {
-  const how = scheduler && scheduler.state !== "COMPLETED" ? ` (${scheduler.state})` : "";
+  // SLURM's verdict when it says more than the exit code (CANCELLED, TIMEOUT, OUT_OF_MEMORY, …).
+  const how = scheduler && !["COMPLETED", "FAILED"].includes(scheduler.state)
+    ? ` (${scheduler.state})`
+    : "";
   if (status.state === "unfinished") {
     return `stopped at iteration ${status.iteration}${how}, with a checkpoint: re-run the sweep to resume`;
   }
