@@ -14,9 +14,10 @@ fail() { echo "slurm: FAILED: $*" >&2; exit 1; }
 
 node_state() { sinfo -h -N -o '%T' 2>/dev/null | head -1; }
 
+# A trailing '*' means the node does not respond (no slurmd): not up.
 state=$(node_state || true)
 case "$state" in
-idle* | mixed* | allocated*)
+idle | mixed | allocated)
   say "already up (node $state)"
   exit 0
   ;;
@@ -82,15 +83,19 @@ fi
 for _ in $(seq 50); do [ -S /run/munge/munge.socket.2 ] && break; sleep 0.2; done
 [ -S /run/munge/munge.socket.2 ] || fail "munged socket did not appear within 10 s"
 
-pgrep -x slurmctld >/dev/null || slurmctld || fail "slurmctld did not start (see /var/log/slurm/slurmctld.log)"
-pgrep -x slurmd >/dev/null || slurmd -N localhost || fail "slurmd did not start (see /var/log/slurm/slurmd.log)"
-
+# Start what is not running (again if a daemon was on its way out), until the node is idle.
 for _ in $(seq 60); do
+  pgrep -x slurmctld >/dev/null || slurmctld || fail "slurmctld did not start (see /var/log/slurm/slurmctld.log)"
+  pgrep -x slurmd >/dev/null || slurmd -N localhost || fail "slurmd did not start (see /var/log/slurm/slurmd.log)"
   state=$(node_state || true)
-  case "$state" in idle*) break ;; esac
+  case "$state" in
+  idle | mixed | allocated) break ;;
+  # Left down or drained by an earlier run (e.g. killed daemons): put it back in service.
+  down* | drain* | fail*) scontrol update NodeName=localhost State=RESUME >/dev/null 2>&1 || true ;;
+  esac
   sleep 0.5
 done
 case "$state" in
-idle*) say "up: node localhost idle, $cpus CPUs, $mem MiB, partition debug" ;;
+idle | mixed | allocated) say "up: node localhost $state, $cpus CPUs, $mem MiB, partition debug" ;;
 *) fail "node not idle after 30 s (state '${state:-none}'; see /var/log/slurm/slurmctld.log and slurmd.log)" ;;
 esac
