@@ -154,6 +154,11 @@ export async function runOnSlurm(
 ): Promise<LaunchResult> {
   const log = options.log ?? ((l: string) => console.log(l));
   sbatchOptionLines(options); // bad options fail before anything else
+  if (!options.dryRun) {
+    const why = await slurmUnavailable();
+    if (why) throw new SlurmError(`Cannot submit to SLURM: ${why}`);
+    await refuseIfQueued(options.dir);
+  }
   const env = await environment(options.dir, options.environment);
   const plan = await planPoints(points);
   const toSubmit = plan.filter((p) => p.submit).map((p) => p.point);
@@ -200,9 +205,6 @@ export async function runOnSlurm(
     return result("dry-run", null);
   }
 
-  const why = await slurmUnavailable();
-  if (why) throw new SlurmError(`Cannot submit to SLURM: ${why}`);
-  await refuseIfQueued(options.dir);
   await Deno.mkdir(join(options.dir, "slurm"), { recursive: true });
   for (const p of toSubmit) await Deno.mkdir(p.out, { recursive: true });
   const shared = await checkSharedPaths([
