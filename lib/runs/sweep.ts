@@ -5,8 +5,8 @@
  *
  * Each run is a separate training process (`lib/runs/train_main.ts
  * <experiment> --set key=value … --out <sweep dir>/<run name>`, the flags of
- * `deno task train`), started by a point runner (`./point.ts`), so runs
- * cannot disturb each other's tfjs state and a crash stops only its own run.
+ * `deno task train`), so runs cannot disturb each other's tfjs state and a
+ * crash stops only its own run.
  *
  * @module
  */
@@ -113,7 +113,8 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    */
   trainScript?: string;
   /**
-   * Runs each training job (a cluster launcher can take the local one's place).
+   * Runs each training job, one process per point (`./point.ts`; `deno task
+   * ablate` runs its seeds through the same runner).
    * @default {localRunner({ trainScript })}
    */
   runner?: PointRunner;
@@ -152,6 +153,12 @@ export interface SweepResult {
   /** Where the comparison was written. */
   comparePath: string;
 }
+
+/**
+ * The newest directory holding `config.yaml` at or below `dir` (up to 3
+ * levels): the run a sweep point's training made under its `--out`.
+ */
+export { findRunDir } from "./point.ts";
 
 /**
  * Run every grid point of an experiment, `parallel` at a time, then compare
@@ -202,6 +209,22 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
     return { point, out, runDir, code, seconds };
   });
 
+  const { markdown, comparePath } = await writeSweepRecord(experiment, options, runs);
+  return { runs, markdown, comparePath };
+}
+
+/**
+ * Write `<out>/sweep.json` (the experiment, grid, shared arguments and every
+ * run) and the comparison of the runs that produced a run directory
+ * (`<out>/compare.md`). Shared by the local and the SLURM launchers.
+ */
+export async function writeSweepRecord(
+  experiment: string,
+  options: Pick<SweepOptions, "grid" | "out" | "trainArgs" | "window"> & {
+    launcher?: string;
+  },
+  runs: readonly SweepRun[],
+): Promise<{ markdown: string; comparePath: string }> {
   await Deno.writeTextFile(
     `${options.out}/sweep.json`,
     JSON.stringify(
@@ -209,6 +232,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
         experiment,
         grid: options.grid,
         trainArgs: options.trainArgs ?? [],
+        ...(options.launcher ? { launcher: options.launcher } : {}),
         runs: runs.map((r) => ({ ...r, point: r.point.name, overrides: r.point.overrides })),
       },
       null,
@@ -232,9 +256,9 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       await Deno.writeTextFile(comparePath, markdown);
     }
   }
-  return { runs, markdown, comparePath };
+  return { markdown, comparePath };
 }
 
-function pickWindow(options: SweepOptions): { window?: number } {
+function pickWindow(options: { window?: number }): { window?: number } {
   return options.window === undefined ? {} : { window: options.window };
 }
