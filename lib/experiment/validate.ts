@@ -6,8 +6,6 @@
  */
 import { RESAMPLE_QUALITIES } from "../data/resample.ts";
 import type {
-  PairSpec,
-  SplitSpecEntry,
   AttributeSpecEntry,
   DataSpec,
   DiscriminatorSpec,
@@ -18,7 +16,9 @@ import type {
   LabelSpec,
   LossSpec,
   OptimizerSpec,
+  PairSpec,
   ScheduleSpec,
+  SplitSpecEntry,
   TermSpec,
   TrainerSpec,
 } from "./types.ts";
