@@ -452,7 +452,7 @@ export async function runAblation(
         low: s.difference.t.low,
         high: s.difference.t.high,
       })),
-      { title: `${ids.ablation} − ${ids.base}: mean difference, 95% paired t interval` },
+      { title: `${ids.ablation} - ${ids.base}: mean difference, 95% paired t interval` },
     ),
   ]);
   await Deno.writeFile(files.png, picture.toPng());
