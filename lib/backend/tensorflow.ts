@@ -20,8 +20,11 @@
  * @module
  */
 
+import Module from "node:module";
+import util from "node:util";
 import { OPTIONAL_SPECIFIERS, tf } from "../deps.ts";
 import { BackendError, errorText } from "./backend_error.ts";
+import { registerTensorflowKernels } from "./tensorflow_kernels.ts";
 import { wasmPackageDir } from "./wasm_threads.ts";
 
 /** The tfjs version every voxlab package is pinned to. */
@@ -36,7 +39,8 @@ export const TENSORFLOW_PACKAGES = [
 /** How to install the backend, for error messages. */
 export const TENSORFLOW_INSTALL_HINT =
   `run 'deno install --allow-scripts=npm:@tensorflow/tfjs-node npm:@tensorflow/tfjs-node@${TFJS_VERSION}' ` +
-  "in your project (its install script downloads libtensorflow; use tfjs-node-gpu for CUDA)";
+  "in your project (its install script downloads libtensorflow; use tfjs-node-gpu for CUDA), or " +
+  "'deno task setup tensorflow' in voxlab";
 
 /** A tensorflow package found on disk. */
 export interface TensorflowPackage {
@@ -136,8 +140,47 @@ export function findTensorflowPackage(
   return undefined;
 }
 
+/** `node:util` functions tfjs-node 4.22 calls that Deno 2 (like Node >= 23) no longer has. */
+const REMOVED_UTIL_FUNCTIONS = {
+  isNullOrUndefined: (value: unknown): boolean => value === null || value === undefined,
+  isArray: Array.isArray,
+};
+
+/** A file of tfjs-node or tfjs-node-gpu. */
+const TFJS_NODE_FILE = /[\\/]@tensorflow[\\/]tfjs-node(-gpu)?[\\/]/;
+
+/** Node's CommonJS loader hook, as Deno's `node:module` exposes it. */
+type LoadFunction = (request: string, parent: { filename?: string } | null, isMain: boolean) => unknown;
+
 /**
- * Import the installed tensorflow package (which registers backend `tensorflow`).
+ * Import `specifier` with the `node:util` functions of {@linkcode REMOVED_UTIL_FUNCTIONS} supplied
+ * to tfjs-node's own files only: while it loads, a `require("util")` from a tfjs-node file gets a
+ * copy of `node:util` with them added, and everyone else the real `node:util`. tfjs-node binds
+ * `util` once per file at load time, so the hook is removed afterwards.
+ */
+async function importWithUtilShim(specifier: string): Promise<void> {
+  const loader = Module as unknown as { _load?: LoadFunction };
+  const load = loader._load;
+  if (typeof load !== "function") {
+    throw new Error("node:module has no _load hook to supply node:util to tfjs-node");
+  }
+  const patched = { ...util, ...REMOVED_UTIL_FUNCTIONS };
+  loader._load = function (request, parent, isMain) {
+    if ((request === "util" || request === "node:util") && TFJS_NODE_FILE.test(parent?.filename ?? "")) {
+      return patched;
+    }
+    return load.call(this, request, parent, isMain);
+  };
+  try {
+    await import(specifier);
+  } finally {
+    loader._load = load;
+  }
+}
+
+/**
+ * Import the installed tensorflow package (which registers backend `tensorflow`) under Deno 2,
+ * then replace the kernels it gets wrong (`tensorflow_kernels.ts`).
  *
  * @returns the package used
  * @throws {BackendError} when none is installed or it fails to load
@@ -151,7 +194,8 @@ export async function loadTensorflow(): Promise<TensorflowPackage> {
     );
   }
   try {
-    await import(found.specifier);
+    await importWithUtilShim(found.specifier);
+    registerTensorflowKernels();
   } catch (error) {
     throw new BackendError(
       `Cannot use backend 'tensorflow': ${found.name} found at '${found.dir}' failed to load: ` +
