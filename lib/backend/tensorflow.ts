@@ -150,7 +150,11 @@ const REMOVED_UTIL_FUNCTIONS = {
 const TFJS_NODE_FILE = /[\\/]@tensorflow[\\/]tfjs-node(-gpu)?[\\/]/;
 
 /** Node's CommonJS loader hook, as Deno's `node:module` exposes it. */
-type LoadFunction = (request: string, parent: { filename?: string } | null, isMain: boolean) => unknown;
+type LoadFunction = (
+  request: string,
+  parent: { filename?: string } | null,
+  isMain: boolean,
+) => unknown;
 
 /**
  * Import `specifier` with the `node:util` functions of {@linkcode REMOVED_UTIL_FUNCTIONS} supplied
@@ -166,7 +170,9 @@ async function importWithUtilShim(specifier: string): Promise<void> {
   }
   const patched = { ...util, ...REMOVED_UTIL_FUNCTIONS };
   loader._load = function (request, parent, isMain) {
-    if ((request === "util" || request === "node:util") && TFJS_NODE_FILE.test(parent?.filename ?? "")) {
+    if (
+      (request === "util" || request === "node:util") && TFJS_NODE_FILE.test(parent?.filename ?? "")
+    ) {
       return patched;
     }
     return load.call(this, request, parent, isMain);

@@ -50,7 +50,9 @@ function convAttrs(
 ): OpAttr[] {
   for (const t of inputs) {
     if (t.dtype !== "float32") {
-      throw new TypeError(`Cannot compute ${kernel} on tensorflow: expected float32, got ${t.dtype}`);
+      throw new TypeError(
+        `Cannot compute ${kernel} on tensorflow: expected float32, got ${t.dtype}`,
+      );
     }
   }
   const b = backend.binding;
@@ -82,9 +84,7 @@ function convAttrs(
     attrs.push({
       name: "explicit_paddings",
       type: b.TF_ATTR_INT,
-      value: nhwc
-        ? [0, 0, top, bottom, left, right, 0, 0]
-        : [0, 0, 0, 0, top, bottom, left, right],
+      value: nhwc ? [0, 0, top, bottom, left, right, 0, 0] : [0, 0, 0, 0, top, bottom, left, right],
     });
   }
   return attrs;
