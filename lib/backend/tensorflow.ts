@@ -74,7 +74,8 @@ function isFile(path: string): boolean {
   }
 }
 
-function isInstalledAt(dir: string): boolean {
+/** Whether `dir` holds the pinned package with a native binding (see the module doc). */
+export function isInstalledAt(dir: string): boolean {
   try {
     const pkg = JSON.parse(Deno.readTextFileSync(`${dir}/package.json`)) as { version?: string };
     if (pkg.version !== TFJS_VERSION) return false;
@@ -95,6 +96,16 @@ function defaultWasmPackageDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Where Deno's npm store keeps `name` (a tensorflow package) for this process: rule 1 of the
+ * module doc. `deno task setup tensorflow` installs the binding there.
+ *
+ * @throws {Error} when the tfjs-backend-wasm package cannot be found
+ */
+export function npmStorePackageDir(name: string): string {
+  return wasmPackageDir().replaceAll("tfjs-backend-wasm", name.slice("@tensorflow/".length));
 }
 
 /** Candidate dirs for one package, per the rules in the module doc. */
