@@ -26,6 +26,7 @@ import {
   wasmKernelsRegistered,
 } from "../mod.ts";
 import { findTensorflowPackage } from "../lib/backend/tensorflow.ts";
+import { batchNormTrain } from "../lib/model/batch_norm.ts";
 import {
   BASE_CRITIC_WEIGHTS,
   BASE_GENERATOR_WEIGHTS,
@@ -277,6 +278,34 @@ testOnBackends("Tile matches cpu, including the batchNorm gradient", async (back
     return out;
   });
 });
+
+testOnBackends(
+  "voxlab's training BatchNorm (fused kernels on tensorflow) matches cpu: output, batch statistics, gradients",
+  async (backend) => {
+    await compareBackends(backend, "batchNormTrain", () => {
+      const out: tf.Tensor[] = [];
+      for (const activation of ["linear", "relu"] as const) {
+        const x = tf.add(normal([2, 5, 3, 4], `bn x ${activation}`, 2), 0.5) as tf.Tensor4D;
+        const g = normal([4], "bn gamma"), b = normal([4], "bn beta");
+        const r = normal(x.shape, "bn r");
+        const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+        out.push(batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, { activation, stats }));
+        out.push(stats.mean!, stats.variance!);
+        out.push(
+          ...tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(tf.mul(
+              batchNormTrain(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, {
+                activation,
+              }),
+              r,
+            ))
+          )([x, g, b]),
+        );
+      }
+      return out;
+    });
+  },
+);
 
 /** Small versions of the seed's nets: every kind of layer, a few channels. */
 interface Params {

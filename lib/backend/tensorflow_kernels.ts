@@ -3,14 +3,20 @@
  *
  * tfjs-node 4.22 refuses numeric padding in all three convolution kernels and explicit padding in
  * both convolution gradients; voxlab's (`kernels/tensorflow_conv.ts`) pass it to TensorFlow as
- * `EXPLICIT` padding. `tests/backend_test.ts` checks them, and every other kernel voxlab's nets
- * use, against cpu when the backend is installed.
+ * `EXPLICIT` padding. voxlab's BatchNorm runs as TensorFlow's fused training kernels
+ * (`kernels/tensorflow_batch_norm.ts`). `tests/backend_test.ts` checks them, and every other
+ * kernel voxlab's nets use, against cpu when the backend is installed.
  *
  * @module
  */
 
 import { tf } from "../deps.ts";
 import { registerGradients } from "./gradients.ts";
+export { BATCH_NORM_TRAIN, BATCH_NORM_TRAIN_GRAD } from "./kernels/tensorflow_batch_norm.ts";
+import {
+  tensorflowBatchNormTrainConfig,
+  tensorflowBatchNormTrainGradConfig,
+} from "./kernels/tensorflow_batch_norm.ts";
 import {
   tensorflowConv2DBackpropFilterConfig,
   tensorflowConv2DBackpropInputConfig,
@@ -22,6 +28,8 @@ export const TENSORFLOW_KERNELS: readonly tf.KernelConfig[] = [
   tensorflowConv2DConfig,
   tensorflowConv2DBackpropInputConfig,
   tensorflowConv2DBackpropFilterConfig,
+  tensorflowBatchNormTrainConfig,
+  tensorflowBatchNormTrainGradConfig,
 ];
 
 function isRegistered(config: tf.KernelConfig): boolean {

@@ -14,22 +14,29 @@
 import { tf } from "../../deps.ts";
 
 /** An op attribute as tfjs-node's binding takes it. */
-interface OpAttr {
+export interface OpAttr {
   name: string;
   type: number;
   value: number | number[] | string | boolean;
 }
 
-/** The part of tfjs-node's `NodeJSKernelBackend` these kernels use. */
-interface NodeBackend {
+/** The part of tfjs-node's `NodeJSKernelBackend` voxlab's tensorflow kernels use. */
+export interface NodeBackend {
   binding: {
     TF_ATTR_INT: number;
+    TF_ATTR_FLOAT: number;
     TF_ATTR_STRING: number;
     TF_ATTR_BOOL: number;
     TF_ATTR_TYPE: number;
     TF_FLOAT: number;
   };
   executeSingleOutput(name: string, attrs: OpAttr[], inputs: tf.TensorInfo[]): tf.TensorInfo;
+  executeMultipleOutputs(
+    name: string,
+    attrs: OpAttr[],
+    inputs: tf.TensorInfo[],
+    numOutputs: number,
+  ): tf.TensorInfo[];
 }
 
 /** Attributes tfjs passes to the three convolution kernels. */
