@@ -320,7 +320,7 @@ Deno.test({
       ok(error instanceof BackendError);
       match(
         error.message,
-        /^Cannot use backend 'tensorflow': neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node 4\.22\.0 is installed; run 'deno install --allow-scripts=npm:@tensorflow\/tfjs-node npm:@tensorflow\/tfjs-node@4\.22\.0'/,
+        /^Cannot use backend 'tensorflow': neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node 4\.22\.0 is installed; run 'deno task setup tensorflow' in voxlab \(--gpu for CUDA/,
       );
       ok(!error.message.includes("\n"));
       return true;

@@ -1,13 +1,17 @@
 /**
  * The optional native `tensorflow` backend (`@tensorflow/tfjs-node-gpu` or `@tensorflow/tfjs-node`).
  *
- * Its install downloads libtensorflow from outside the npm registry, so it is never a required
- * import: it is imported only when asked for, or when `auto` finds it installed.
+ * Its install downloads libtensorflow from outside the npm registry (`deno task setup tensorflow`
+ * does it, or builds the binding offline; see `tensorflow_setup.ts`), so it is never a required
+ * import: it is imported only when asked for, or when `auto` finds it installed. Under Deno 2 it
+ * is imported with the `node:util` functions it needs supplied to its files only, and voxlab's
+ * kernels replace the ones it gets wrong (`tensorflow_kernels.ts`).
  *
  * "Installed" is decided from the file system only, so that looking never downloads or installs
  * anything. A package counts as installed when a directory `@tensorflow/<name>` holding
  * `package.json` with version 4.22.0 and its native binding `lib/napi-v<N>/tfjs_binding.node`
- * (written by the package's install script, without which it cannot load) exists in one of:
+ * (written by the package's install script or by `deno task setup tensorflow`, without which it
+ * cannot load) exists in one of:
  *
  * 1. the npm store this process already uses, i.e. next to the tfjs-backend-wasm package Deno
  *    resolved (Deno's global npm cache, or `node_modules/.deno/` with `"nodeModulesDir": "auto"`,
@@ -38,9 +42,8 @@ export const TENSORFLOW_PACKAGES = [
 
 /** How to install the backend, for error messages. */
 export const TENSORFLOW_INSTALL_HINT =
-  `run 'deno install --allow-scripts=npm:@tensorflow/tfjs-node npm:@tensorflow/tfjs-node@${TFJS_VERSION}' ` +
-  "in your project (its install script downloads libtensorflow; use tfjs-node-gpu for CUDA), or " +
-  "'deno task setup tensorflow' in voxlab";
+  "run 'deno task setup tensorflow' in voxlab (--gpu for CUDA; --libtensorflow <wheel> without " +
+  "internet access to storage.googleapis.com)";
 
 /** A tensorflow package found on disk. */
 export interface TensorflowPackage {
