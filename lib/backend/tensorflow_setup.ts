@@ -429,9 +429,12 @@ async function downloadRoute(
   } catch (error) {
     if (!(error instanceof SetupError)) throw error;
     throw new SetupError(
-      `Cannot download libtensorflow: ${error.message}; build against a local TensorFlow ` +
-        `instead: pip download --no-deps ${OFFLINE_WHEEL} -d ${cache} && deno task setup ` +
-        `tensorflow${gpu ? " --gpu" : ""} --libtensorflow ${cache}/<the .whl>`,
+      `Cannot download libtensorflow: ${error.message}; ` +
+        (gpu
+          ? "build against a GPU build of TensorFlow's C library instead: deno task setup " +
+            "tensorflow --gpu --libtensorflow <its wheel, tarball or dir>"
+          : `build against a local TensorFlow instead: pip download --no-deps ${OFFLINE_WHEEL} ` +
+            `-d ${cache} && deno task setup tensorflow --libtensorflow ${cache}/<the .whl>`),
     );
   }
   const deps = `${packageDir}/deps`;
