@@ -1,8 +1,9 @@
 /**
  * `deno task sweep <experiment.ts> --grid key=v1,v2 [--grid …] [--parallel N]`
  *
- * Runs the experiment once per grid point (a training process each, `lib/runs/train_main.ts`) into one
- * sweep directory and ends with the comparison table of all runs.
+ * Runs the experiment once per grid point (a training process each, through
+ * `lib/runs/train_main.ts`) into one sweep directory and ends with the
+ * comparison table of all runs.
  *
  * @module
  */
