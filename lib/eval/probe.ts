@@ -109,19 +109,43 @@ function centreCrop(spec: Spectrogram, width: number): Spectrogram {
   return sliceFrames(spec, Math.max(0, Math.floor((spec.frames - width) / 2)), width);
 }
 
+/** The probe's choice of targets and held-out utterances; see {@linkcode probeSelection}. */
+export interface ProbeSelection {
+  /** The attribute whose values are the targets. */
+  attribute: string;
+  /** The target values (e.g. speaker names), in order. */
+  targetValues: string[];
+  /** Each target's input labels `[nIn]`: those of an utterance by that speaker. */
+  targetLabels: Float32Array[];
+  /** The held-out utterances. */
+  held: DatasetItem[];
+}
+
 /**
- * Choose the probe from a dataset and wrap the models as diagnostics functions.
+ * The targets and held-out utterances {@linkcode buildProbe} chooses for the
+ * same dataset and options, without building anything: what a viewer needs to
+ * render the probe's audio from a run's checkpoint.
  *
  * @throws {RangeError} when the attribute is not in the schema or has fewer than 2 values present.
  */
-export function buildProbe(
+export function probeSelection(
   dataset: SpectrogramDataset,
-  models: { generator: GeneratorLike; discriminator?: DiscriminatorLike },
-  options: BuildProbeOptions = {},
-): BuiltProbe {
+  options: Pick<BuildProbeOptions, "attribute" | "targets" | "batch" | "seed"> = {},
+): ProbeSelection {
+  const { attribute, targetValues, targetLabels, held } = selectProbe(
+    dataset,
+    options,
+    new Rng(options.seed ?? 0),
+  );
+  return { attribute, targetValues, targetLabels, held };
+}
+
+function selectProbe(
+  dataset: SpectrogramDataset,
+  options: Pick<BuildProbeOptions, "attribute" | "targets" | "batch">,
+  rng: Rng,
+) {
   const attribute = options.attribute ?? "speaker";
-  const width = options.width ?? dataset.features.segmentFrames;
-  const rng = new Rng(options.seed ?? 0);
   const layout = dataset.schema.describe().attributes.find((a) => a.name === attribute);
   const spec = dataset.schema.attributes.find((a) => a.name === attribute);
   if (!layout || !spec) {
@@ -162,12 +186,6 @@ export function buildProbe(
   }
   // A target's labels: those of an utterance by that speaker (so gender etc. match).
   const targetLabels = targetValues.map((v) => labelsOf.get(v)!);
-  const nIn = dataset.schema.nIn;
-  const targets = tf.tensor2d(
-    Float32Array.from(targetLabels.flatMap((l) => [...l])),
-    [k, nIn],
-  );
-  const targetClasses = targetValues.map((v) => spec.values.indexOf(v));
 
   // Held-out batch: round-robin over the speakers, a seeded item of each.
   const shuffled = new Map(
@@ -190,6 +208,33 @@ export function buildProbe(
   if (held.length < 2) {
     throw new RangeError("Cannot build diagnostics probe: fewer than 2 usable utterances");
   }
+  return { attribute, layout, spec, byValue, targetValues, targetLabels, held };
+}
+
+/**
+ * Choose the probe from a dataset and wrap the models as diagnostics functions.
+ *
+ * @throws {RangeError} when the attribute is not in the schema or has fewer than 2 values present.
+ */
+export function buildProbe(
+  dataset: SpectrogramDataset,
+  models: { generator: GeneratorLike; discriminator?: DiscriminatorLike },
+  options: BuildProbeOptions = {},
+): BuiltProbe {
+  const width = options.width ?? dataset.features.segmentFrames;
+  const rng = new Rng(options.seed ?? 0);
+  const { attribute, layout, spec, byValue, targetValues, targetLabels, held } = selectProbe(
+    dataset,
+    options,
+    rng,
+  );
+  const k = targetValues.length;
+  const nIn = dataset.schema.nIn;
+  const targets = tf.tensor2d(
+    Float32Array.from(targetLabels.flatMap((l) => [...l])),
+    [k, nIn],
+  );
+  const targetClasses = targetValues.map((v) => spec.values.indexOf(v));
   const x = spectrogramsToTensor(held.map((i) => centreCrop(i.spectrogram(), width)));
   const sourceLabels = tf.tensor2d(Float32Array.from(held.flatMap((i) => [...i.input])), [
     held.length,
