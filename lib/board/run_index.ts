@@ -40,7 +40,7 @@ export interface RunSummary {
   title: string;
   /** The base experiment's id, or null. */
   base: string | null;
-  /** The config differences from the base's latest run in this folder (dot paths), or null when none is here. */
+  /** The config differences from the base's latest stopped run in this folder (else its latest running one), as `path: a -> b` lines; null when no run of the base is here. */
   diffToBase: string[] | null;
   /** The base run the diff was taken against (its id). */
   baseRun: string | null;
@@ -230,7 +230,11 @@ export class RunIndex {
 
   async #addDiffToBase(s: RunSummary, all: readonly RunSummary[]): Promise<void> {
     if (s.broken || !s.base) return;
-    const baseRun = all.filter((o) => !o.broken && o.experiment === s.base).at(-1);
+    // The base's latest run that has stopped, else its latest running one.
+    const candidates = all.filter((o) => !o.broken && o.experiment === s.base);
+    const stopped = candidates.filter((o) => !o.live);
+    const baseRun = (stopped.length ? stopped : candidates)
+      .sort((x, y) => x.started.localeCompare(y.started) || x.id.localeCompare(y.id)).at(-1);
     if (!baseRun) return;
     try {
       const [a, b] = await Promise.all([
