@@ -123,7 +123,7 @@ export function boardStatus(
     default:
       status = "finished";
       if (!message && (info.status === "max-steps" || info.status === "max-time")) {
-        message = `stopped at its ${info.status === "max-steps" ? "--max-steps" : "--max-time"}`;
+        message = `stopped at ${info.status}`;
       }
   }
   if (options.collapsed && status !== "failed" && status !== "running") status = "collapsed";

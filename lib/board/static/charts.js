@@ -49,7 +49,7 @@ function niceTicks(lo, hi, count = 5) {
 export function fmt(v) {
   if (v === 0) return "0";
   const a = Math.abs(v);
-  if (a >= 1e4 || a < 1e-3) return v.toExponential(1);
+  if (a >= 1e4 || a < 1e-3) return Number(v.toPrecision(3)).toExponential();
   return +v.toPrecision(3) + "";
 }
 
