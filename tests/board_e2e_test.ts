@@ -138,6 +138,24 @@ Deno.test({
       );
       await page.waitForSelector("#sample-image");
 
+      // The ablate page reads an ablate.json (format: lib/board/ablate.ts).
+      const baseId = `47c97768/${[...Deno.readDirSync(join(root, "47c97768"))][0]!.name}`;
+      await Deno.writeTextFile(
+        join(root, "ablate.json"),
+        JSON.stringify({
+          format: "voxlab-ablate/1",
+          base: "47c97768",
+          ablation: "9ada9179",
+          seeds: [{ seed: 0, base: baseId, ablation: runId }],
+          differences: [{ metric: "labelSensitivity", mean: -0.1, low: -0.3, high: 0.1, n: 1 }],
+        }),
+      );
+      await page.goto(`${url}#/ablate/ablate.json`);
+      await page.waitForSelector("#ablate-forest svg rect.mean", { state: "attached" });
+      await page.waitForSelector("#ablate-curves svg path.line", { state: "attached" });
+      await page.screenshot({ path: join(shots, "board-ablate.png") });
+      await page.goto(`${url}#/run/${encodeURIComponent(runId)}`);
+      await page.waitForSelector("#audio-table audio");
       await page.evaluate("scrollTo(0, 0)");
       // The README's picture: the run's head, curves, diagnostics and audio.
       await page.screenshot({

@@ -74,6 +74,7 @@ export async function renderProbeAudio(
   outDir: string,
   options: RenderProbeAudioOptions = {},
 ): Promise<AudioManifest> {
+  options.onProgress?.(0, 0, "loading the checkpoint and the data");
   const run = await loadRunGenerator(runDir, { progress: false, log: () => {} });
   try {
     const { features } = run;

@@ -527,7 +527,9 @@ async function showAudio(id, box, summary, token) {
         h(
           "p",
           {},
-          s.state === "queued" ? "queued…" : `rendering: ${s.step} (${s.done} / ${s.total})`,
+          s.state === "queued"
+            ? "queued…"
+            : `rendering: ${s.step}${s.total ? ` (${s.done} / ${s.total})` : ""}`,
         ),
         h("progress", { id: "audio-progress", max: s.total || 1, value: s.done || 0 }),
       );

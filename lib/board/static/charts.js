@@ -272,7 +272,7 @@ export function lineChart(container, series, options = {}) {
  * interval as a bar with the mean as a square.
  */
 export function forestPlot(container, rows, options = {}) {
-  const W = 640, rowH = 28, m = { l: 190, r: 90, t: 28, b: 30 };
+  const W = 760, rowH = 28, m = { l: 190, r: 190, t: 28, b: 30 };
   const H = m.t + m.b + rows.length * rowH;
   const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart-svg forest" });
   container.appendChild(svg);
