@@ -10,7 +10,7 @@
 
 import { join } from "node:path";
 import type { BackendName } from "../backend/init.ts";
-import { RUN_FILES } from "../experiment/run_dir.ts";
+import { RUN_FILES } from "../runs/run_dir.ts";
 import type { AudioManifest } from "./render_audio.ts";
 import { BoardPathError, confinePath } from "./paths.ts";
 

@@ -21,10 +21,10 @@ import { toWaveform } from "../data/griffin_lim.ts";
 import { resample } from "../data/resample.ts";
 import { writeWavFile } from "../data/wav.ts";
 import { convertUtterance } from "../eval/convert.ts";
-import type { GeneratorFn } from "../eval/diagnostics.ts";
-import { loadRunGenerator } from "../eval/load_run.ts";
-import { probeSelection } from "../eval/probe.ts";
-import { loadExperimentData } from "../experiment/run.ts";
+import type { GeneratorFn } from "../eval/diagnostics/measures.ts";
+import { loadRunGenerator } from "../runs/load_run.ts";
+import { probeSelection } from "../eval/diagnostics/probe.ts";
+import { loadExperimentData } from "../runs/trainer.ts";
 
 /** One utterance of a rendered `manifest.json`. */
 export interface AudioUtterance {

@@ -10,12 +10,12 @@
  */
 
 import { join, relative } from "node:path";
-import type { DiagnosticsRecord } from "../eval/monitor.ts";
-import { DIAGNOSTICS_FILES } from "../eval/monitor.ts";
+import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
+import { DIAGNOSTICS_FILES } from "../eval/diagnostics/records.ts";
 import type { MetricsRecord } from "../train/metrics.ts";
 import { diff, formatDiff } from "../experiment/diff.ts";
-import type { RunInfo } from "../experiment/record.ts";
-import { readRunConfig, readRunInfo, RUN_FILES } from "../experiment/run_dir.ts";
+import type { RunInfo } from "../runs/report.ts";
+import { readRunConfig, readRunInfo, RUN_FILES } from "../runs/run_dir.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { JsonlTail } from "./jsonl.ts";
 

@@ -26,9 +26,12 @@
  */
 
 import { extname, join, relative } from "node:path";
-import { DEFAULT_COLLAPSE_PATIENCE, DEFAULT_COLLAPSE_THRESHOLD } from "../eval/diagnostics.ts";
-import { DIAGNOSTICS_FILES } from "../eval/monitor.ts";
-import { RUN_FILES } from "../experiment/run_dir.ts";
+import {
+  DEFAULT_COLLAPSE_PATIENCE,
+  DEFAULT_COLLAPSE_THRESHOLD,
+} from "../eval/diagnostics/measures.ts";
+import { DIAGNOSTICS_FILES } from "../eval/diagnostics/records.ts";
+import { RUN_FILES } from "../runs/run_dir.ts";
 import { parseAblation } from "./ablate.ts";
 import { AudioCache, type AudioCacheOptions, defaultAudioCacheDir } from "./audio.ts";
 import type { JsonlTail } from "./jsonl.ts";
