@@ -40,8 +40,9 @@ function niceTicks(lo, hi, count = 5) {
   const mag = 10 ** Math.floor(Math.log10(step0));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= step0) ?? step0;
   const out = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) {
-    out.push(+v.toPrecision(12));
+  // Integer multiples of the step, so 0 is exactly 0 (not -2.8e-17).
+  for (let i = Math.ceil(lo / step - 1e-9); i * step <= hi + step * 1e-9; i++) {
+    out.push(+(i * step).toPrecision(12));
   }
   return out;
 }
@@ -156,7 +157,7 @@ export function lineChart(container, series, options = {}) {
         y: sy(h.y) - 4,
         "text-anchor": "end",
         class: "hline-label",
-        fill: h.color ?? "#c00",
+        style: `fill: ${h.color ?? "#c00"}`,
       }, plot)
         .textContent = h.label;
     }
