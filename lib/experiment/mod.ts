@@ -15,4 +15,5 @@ export * from "./load.ts";
 export * from "./mermaid.ts";
 export * from "./record.ts";
 export * from "./run_dir.ts";
+export * from "./export_run.ts";
 export * from "./run.ts";
