@@ -12,7 +12,7 @@ torch_log="${TMPDIR:-/tmp}/voxlab-torch-pip.log"
 if ! command -v "$torch_python" >/dev/null 2>&1; then
   echo "ci: torch: no '$torch_python' on PATH (set VOXLAB_PYTHON); the parity tests will fail"
 elif "$torch_python" -c "import torch" >/dev/null 2>&1; then
-  echo "ci: torch: $("$torch_python" -c 'import torch; print(torch.__version__)') already installed"
+  echo "ci: torch: $("$torch_python" -c 'import torch; print(torch.__version__)' 2>/dev/null) already installed"
 else
   echo "ci: torch: installing torch==$torch_version with pip (log in $torch_log)"
   torch_start=$(date +%s)
