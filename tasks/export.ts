@@ -1,12 +1,12 @@
 /**
  * `deno task export <run dir | checkpoint.vxck> --format safetensors [--out PATH]`:
  * write a run's generator and discriminator weights for PyTorch and other
- * frameworks (`lib/experiment/export_run.ts`).
+ * frameworks (`lib/runs/export_run.ts`).
  *
  * @module
  */
 import { initBackend } from "../lib/backend/mod.ts";
-import { EXPORT_FORMATS, ExportError, exportRun } from "../lib/experiment/export_run.ts";
+import { EXPORT_FORMATS, ExportError, exportRun } from "../lib/runs/export_run.ts";
 import { choiceFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =

@@ -2,10 +2,10 @@ import { deepEqual, equal, ok, rejects } from "node:assert/strict";
 import { initBackend } from "../mod.ts";
 import { tf } from "../lib/deps.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
-import { trainExperiment } from "../lib/experiment/run.ts";
-import { ExportError, exportRun } from "../lib/experiment/export_run.ts";
+import { trainExperiment } from "../lib/runs/train.ts";
+import { ExportError, exportRun } from "../lib/runs/export_run.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
-import { loadRunGenerator } from "../lib/eval/load_run.ts";
+import { loadRunGenerator } from "../lib/runs/load_run.ts";
 import {
   networksFromSafetensors,
   safetensorsToWeights,
@@ -42,20 +42,18 @@ Deno.test("export: a run's G and D with BatchNorm statistics, configs, layer pla
   equal(meta.iteration, "2");
   deepEqual(JSON.parse(meta.generator_config!).widths, [2, 4, 4]);
   deepEqual(JSON.parse(meta.discriminator_config!).widths, [2, 4, 4, 4]);
-  const layers = JSON.parse(meta.generator_layers!) as { name: string }[];
-  deepEqual(layers.map((l) => l.name), [
-    "input",
+  const plan = JSON.parse(meta.generator_plan!) as { name: string; kind: string }[];
+  deepEqual(plan.map((l) => l.name), [
     "down1",
     "down2",
     "down3",
-    "labels",
     "merge",
     "res1",
     "up1",
     "up2",
     "up3",
   ]);
-  ok(JSON.parse(meta.discriminator_layers!).some((l: { name: string }) => l.name === "cls"));
+  ok(JSON.parse(meta.discriminator_plan!).some((l: { kind: string }) => l.kind === "cls"));
   deepEqual(JSON.parse(meta.labels!).attributes.map((a: { name: string }) => a.name), [
     "speaker",
     "gender",

@@ -14,9 +14,9 @@
  * - Metadata (`__metadata__`, strings): `format`, `voxlab_version`,
  *   `config_hash`, `experiment`, `iteration`, `generator_config` and
  *   `discriminator_config` (the resolved model configs as JSON),
- *   `generator_layers` and `discriminator_layers` (the layer plans of
- *   `describe()`, JSON), `layout`, and `labels` (the run's label schema,
- *   JSON, when known).
+ *   `generator_plan` and `discriminator_plan` (the layer plans the
+ *   constructors build: every stage's name, kind, geometry and output shape,
+ *   JSON), `layout`, and `labels` (the run's label schema, JSON, when known).
  *
  * @module
  */
@@ -26,9 +26,15 @@ import type { NamedWeights } from "../model/params.ts";
 import {
   Discriminator,
   type DiscriminatorConfig,
+  discriminatorPlan,
   resolveDiscriminatorConfig,
 } from "../model/discriminator.ts";
-import { Generator, type GeneratorConfig, resolveGeneratorConfig } from "../model/generator.ts";
+import {
+  Generator,
+  type GeneratorConfig,
+  generatorPlan,
+  resolveGeneratorConfig,
+} from "../model/generator.ts";
 import {
   type SafetensorsContents,
   SafetensorsError,
@@ -119,8 +125,8 @@ export function weightsToSafetensors(
     iteration: String(info.iteration ?? 0),
     generator_config: JSON.stringify(generator.config),
     discriminator_config: JSON.stringify(discriminator.config),
-    generator_layers: JSON.stringify(generator.describe()),
-    discriminator_layers: JSON.stringify(discriminator.describe()),
+    generator_plan: JSON.stringify(generatorPlan(generator.config)),
+    discriminator_plan: JSON.stringify(discriminatorPlan(discriminator.config)),
     layout: WEIGHTS_LAYOUT,
   };
   if (info.labels !== undefined) metadata.labels = info.labels;

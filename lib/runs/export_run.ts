@@ -18,7 +18,7 @@ import { Rng } from "../random.ts";
 import { type CheckpointContents, readCheckpoint } from "../train/checkpoint.ts";
 import { weightsToSafetensors } from "../train/export_weights.ts";
 import { writeSafetensors } from "../train/safetensors.ts";
-import { resolveRunDir } from "../eval/compare.ts";
+import { resolveRunDir } from "./compare.ts";
 import { readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
 
 /** Export formats. */
