@@ -11,7 +11,13 @@ import { deepEqual, equal, fail, ok } from "node:assert/strict";
 import { initBackend } from "../mod.ts";
 import { tf } from "../lib/deps.ts";
 import { Rng } from "../lib/random.ts";
-import { Discriminator, Generator } from "../lib/model/mod.ts";
+import {
+  Discriminator,
+  Generator,
+  resolveDiscriminatorConfig,
+  resolveGeneratorConfig,
+} from "../lib/model/mod.ts";
+import seed from "../experiments/9ada9179.ts";
 import {
   criticTerms,
   type GanBatch,
@@ -210,5 +216,52 @@ Deno.test({
     const bad = await python([`${TOOLS}bench_iteration.py`, "--size", "33"]);
     equal(bad.code, 2);
     equal(bad.stderr.trim().split("\n").length, 1, bad.stderr);
+  },
+});
+
+Deno.test({
+  name: "torch parity: the PyTorch bench's sizes, terms and optimizer are the experiment files'",
+  ignore: skip,
+  async fn() {
+    requireTorch();
+    const r = await python([
+      "-c",
+      [
+        "import json, sys",
+        `sys.path.insert(0, ${JSON.stringify(TOOLS)})`,
+        "import bench_iteration as b, voxlab_torch as v",
+        "print(json.dumps({'settings': b.SETTINGS, 'g': v.DEFAULT_GENERATOR, 'd': v.DEFAULT_DISCRIMINATOR}))",
+      ].join("\n"),
+    ]);
+    equal(r.code, 0, r.stderr);
+    const torch = JSON.parse(r.stdout);
+    const weights = (terms: Record<string, { weight: unknown }>) =>
+      Object.fromEntries(Object.entries(terms).map(([name, t]) => [name, t.weight]));
+    const { kind, lr, alpha, eps } = seed.optimizers.discriminator as unknown as Record<
+      string,
+      unknown
+    >;
+    deepEqual(torch.settings, {
+      batch: seed.trainer.batchSize,
+      nCritic: seed.trainer.nCritic,
+      critic: weights(seed.losses.critic),
+      generator: weights(seed.losses.generator),
+      optimizer: { kind, lr, alpha, eps },
+    });
+    deepEqual(seed.optimizers.generator, seed.optimizers.discriminator);
+    // The default networks: the experiment's sizes at 256×256 and the bench's label counts.
+    deepEqual(
+      torch.g,
+      resolveGeneratorConfig({ ...seed.model.generator, height: 256, width: 256, nIn: 1479 }),
+    );
+    deepEqual(
+      torch.d,
+      resolveDiscriminatorConfig({
+        ...seed.model.discriminator,
+        height: 256,
+        width: 256,
+        nOut: 1476,
+      }),
+    );
   },
 });
