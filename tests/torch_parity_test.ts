@@ -159,6 +159,13 @@ Deno.test({
       const [dAdv, dCls, dFeatures] = [read(d.adv), read(d.cls), read(d.features)];
       tf.dispose([xt, ct]);
 
+      // A safetensors file that is not a voxlab export: one line naming the file.
+      const wrong = await python([`${TOOLS}apply_export.py`, inputsPath, inputsPath]);
+      equal(wrong.code, 1);
+      equal(
+        wrong.stderr.trim(),
+        `apply_export: Cannot load '${inputsPath}': metadata has no 'generator_config' (not a voxlab export?)`,
+      );
       const r = await python([`${TOOLS}apply_export.py`, weightsPath, inputsPath]);
       equal(r.code, 0, `apply_export.py failed: ${r.stderr.trim()}`);
       const torch = JSON.parse(r.stdout);
