@@ -36,7 +36,10 @@ const TOOLS = new URL("../tools/torch/", import.meta.url).pathname;
 const TOLERANCE = 1e-4;
 
 async function python(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(PYTHON, { args, stdout: "piped", stderr: "piped" }).output();
+  // Without numpy, importing torch warns on stderr; the checks here read stderr's lines.
+  const env = { PYTHONWARNINGS: "ignore" };
+  const out = await new Deno.Command(PYTHON, { args, env, stdout: "piped", stderr: "piped" })
+    .output();
   const decode = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
