@@ -27,15 +27,9 @@ import {
 } from "../mod.ts";
 import { findTensorflowPackage } from "../lib/backend/tensorflow.ts";
 import { batchNormTrain } from "../lib/model/batch_norm.ts";
-import {
-  BASE_CRITIC_WEIGHTS,
-  BASE_GENERATOR_WEIGHTS,
-  criticTerms,
-  type GanParts,
-  ganStep,
-  generatorTerms,
-  RMSprop,
-} from "../lib/train/mod.ts";
+import { termWeights } from "../lib/runs/primitives.ts";
+import base from "../experiments/47c97768.ts";
+import { criticTerms, type GanParts, ganStep, generatorTerms, RMSprop } from "../lib/train/mod.ts";
 
 type Arr = Float32Array | Int32Array | Uint8Array;
 
@@ -486,8 +480,8 @@ function voxlabStep(): { losses: number[]; weights: Float32Array[] } {
   try {
     const result = ganStep(parts, batch, {
       nCritic: 2,
-      criticTerms: criticTerms(BASE_CRITIC_WEIGHTS),
-      generatorTerms: generatorTerms(BASE_GENERATOR_WEIGHTS),
+      criticTerms: criticTerms(termWeights(base.losses.critic)),
+      generatorTerms: generatorTerms(termWeights(base.losses.generator)),
       rng: new Rng(8),
     });
     const losses = [...result.critic.map((c) => c.total), result.generator.total];

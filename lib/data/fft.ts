@@ -1,9 +1,8 @@
 /**
- * A radix-2 complex FFT and the short-time transforms Griffin-Lim needs.
- *
- * meyda computes the forward magnitude spectrogram; Griffin-Lim also needs
- * the phase and the inverse, which meyda does not provide, so this module has
- * its own transform. The tests check its magnitudes against meyda's.
+ * voxlab's one FFT: a radix-2 complex FFT and the short-time transforms. The
+ * spectrograms are the magnitudes of {@linkcode stft}; Griffin-Lim also uses
+ * its phase and the inverse {@linkcode istft}. The tests check the
+ * magnitudes against a direct DFT.
  *
  * @module
  */
@@ -15,11 +14,17 @@ interface FftPlan {
   sin: Float64Array;
 }
 
-const plans = new Map<number, FftPlan>();
+/** `make`, computed once per size. */
+function perSize<T>(make: (n: number) => T): (n: number) => T {
+  const cache = new Map<number, T>();
+  return (n) => {
+    let v = cache.get(n);
+    if (v === undefined) cache.set(n, v = make(n));
+    return v;
+  };
+}
 
-function plan(n: number): FftPlan {
-  let p = plans.get(n);
-  if (p) return p;
+const plan = perSize((n: number): FftPlan => {
   if (!Number.isInteger(Math.log2(n)) || n < 2) {
     throw new RangeError(`Cannot plan an FFT of size ${n}: expected a power of two`);
   }
@@ -35,10 +40,8 @@ function plan(n: number): FftPlan {
     cos[k] = Math.cos((2 * Math.PI * k) / n);
     sin[k] = -Math.sin((2 * Math.PI * k) / n);
   }
-  p = { n, rev, cos, sin };
-  plans.set(n, p);
-  return p;
-}
+  return { n, rev, cos, sin };
+});
 
 /**
  * In-place complex FFT of `re`/`im` (length a power of two). With `inverse`,
@@ -81,7 +84,7 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   }
 }
 
-/** The symmetric Hann window meyda uses (`hanning`): 0.5 - 0.5 cos(2πi/(n-1)). */
+/** The symmetric Hann window: 0.5 - 0.5 cos(2πi/(n-1)) (meyda's `hanning`, which the spectrograms used before). */
 export function hannWindow(n: number): Float64Array {
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));
@@ -100,16 +103,7 @@ export interface ComplexStft {
   frames: number;
 }
 
-const windows = new Map<number, Float64Array>();
-
-function cachedHann(n: number): Float64Array {
-  let w = windows.get(n);
-  if (!w) {
-    w = hannWindow(n);
-    windows.set(n, w);
-  }
-  return w;
-}
+const cachedHann = perSize(hannWindow);
 
 /**
  * Centered STFT (frame `t` covers samples `t*hop - frame/2 ...`, zero-padded),

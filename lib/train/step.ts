@@ -209,16 +209,20 @@ function checkBatch(batch: GanBatch): void {
   }
 }
 
-class CriticContextImpl implements CriticContext {
-  #fake?: tf.Tensor4D;
-  #dReal?: DiscriminatorOutput;
-  #dFake?: DiscriminatorOutput;
+/** What both sides' contexts hold: the batch, the models, the iteration and the terms' randomness. */
+abstract class ContextBase {
   constructor(
     readonly batch: GanBatch,
     readonly models: GanModels,
     readonly iteration: number,
     readonly rng: Rng,
   ) {}
+}
+
+class CriticContextImpl extends ContextBase implements CriticContext {
+  #fake?: tf.Tensor4D;
+  #dReal?: DiscriminatorOutput;
+  #dFake?: DiscriminatorOutput;
   get fake(): tf.Tensor4D {
     const { xA, cB } = this.batch;
     return this.#fake ??= untaped(
@@ -234,18 +238,12 @@ class CriticContextImpl implements CriticContext {
   }
 }
 
-class GeneratorContextImpl implements GeneratorContext {
+class GeneratorContextImpl extends ContextBase implements GeneratorContext {
   #fake?: tf.Tensor4D;
   #rec?: tf.Tensor4D;
   #id?: tf.Tensor4D;
   #dFake?: DiscriminatorOutput;
   #dRealB?: DiscriminatorOutput;
-  constructor(
-    readonly batch: GanBatch,
-    readonly models: GanModels,
-    readonly iteration: number,
-    readonly rng: Rng,
-  ) {}
   get fake(): tf.Tensor4D {
     return this.#fake ??= this.models.generator.apply(this.batch.xA, this.batch.cB, {
       training: true,
@@ -346,6 +344,22 @@ function termGradients<C>(
   return { grads: named, values, weights, total: read[0]! };
 }
 
+/** One side's gradients: check the batch and terms, make the side's context, differentiate. */
+function sideGradients<C>(
+  side: "generator" | "critic",
+  Context: new (batch: GanBatch, models: GanModels, iteration: number, rng: Rng) => C,
+  models: GanModels,
+  batch: GanBatch,
+  options: GradientOptions<C>,
+): GradientResult {
+  checkBatch(batch);
+  checkTerms(options.terms, side);
+  const iteration = options.iteration ?? 0;
+  const context = new Context(batch, models, iteration, options.rng ?? new Rng(0));
+  const model = side === "generator" ? models.generator : models.discriminator;
+  return termGradients(model.trainableVariables, context, options.terms, iteration);
+}
+
 /**
  * Gradients of the generator loss `Σ weight·term` with respect to the
  * generator's trainable variables, for one batch. Nothing is updated except
@@ -374,12 +388,7 @@ export function generatorGradients(
   batch: GanBatch,
   options: GradientOptions<GeneratorContext>,
 ): GradientResult {
-  checkBatch(batch);
-  const terms = options.terms;
-  checkTerms(terms, "generator");
-  const iteration = options.iteration ?? 0;
-  const context = new GeneratorContextImpl(batch, models, iteration, options.rng ?? new Rng(0));
-  return termGradients(models.generator.trainableVariables, context, terms, iteration);
+  return sideGradients("generator", GeneratorContextImpl, models, batch, options);
 }
 
 /**
@@ -391,12 +400,7 @@ export function criticGradients(
   batch: GanBatch,
   options: GradientOptions<CriticContext>,
 ): GradientResult {
-  checkBatch(batch);
-  const terms = options.terms;
-  checkTerms(terms, "critic");
-  const iteration = options.iteration ?? 0;
-  const context = new CriticContextImpl(batch, models, iteration, options.rng ?? new Rng(0));
-  return termGradients(models.discriminator.trainableVariables, context, terms, iteration);
+  return sideGradients("critic", CriticContextImpl, models, batch, options);
 }
 
 function update(

@@ -41,9 +41,19 @@ import torch.nn.functional as F  # noqa: E402
 
 from voxlab_torch import Discriminator, Generator  # noqa: E402
 
-BATCH = 2
-N_CRITIC = 5
-GP_WEIGHT = 10.0
+#: The iteration's settings: experiments/9ada9179.ts's (47c97768's without the identity term;
+#: `--identity-weight 5` adds it back). tests/torch_parity_test.ts checks that they, and
+#: voxlab_torch's default model sizes, still equal the experiment files'.
+SETTINGS = {
+    "batch": 2,
+    "nCritic": 5,
+    "critic": {"adversarial": 1, "gradientPenalty": 10, "classification": 1},
+    "generator": {"adversarial": 1, "classification": 1, "reconstruction": 10, "featureMatching": 10},
+    "optimizer": {"kind": "rmsprop", "lr": 1e-5, "alpha": 0.99, "eps": 1e-8},
+}
+BATCH = SETTINGS["batch"]
+N_CRITIC = SETTINGS["nCritic"]
+CRITIC, GENERATOR, OPTIMIZER = SETTINGS["critic"], SETTINGS["generator"], SETTINGS["optimizer"]
 
 
 def sigmoid_cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -83,10 +93,9 @@ def iteration(g, d, opt_g, opt_d, sizes, identity_weight: float) -> None:
         adv_real, cls_real, _ = d(x_b)
         adv_fake, _, _ = d(fake)
         loss = (
-            adv_fake.mean()
-            - adv_real.mean()
-            + GP_WEIGHT * gradient_penalty(d, x_b, fake)
-            + sigmoid_cross_entropy(cls_real, y_b)
+            CRITIC["adversarial"] * (adv_fake.mean() - adv_real.mean())
+            + CRITIC["gradientPenalty"] * gradient_penalty(d, x_b, fake)
+            + CRITIC["classification"] * sigmoid_cross_entropy(cls_real, y_b)
         )
         opt_d.zero_grad(set_to_none=True)
         loss.backward()
@@ -100,10 +109,10 @@ def iteration(g, d, opt_g, opt_d, sizes, identity_weight: float) -> None:
         with torch.no_grad():
             _, _, feat_real = d(x_b)
         loss = (
-            -adv_fake.mean()
-            + sigmoid_cross_entropy(cls_fake, y_b)
-            + 10.0 * F.mse_loss(reconstruction, x_a)
-            + 10.0 * F.mse_loss(feat_fake, feat_real)
+            GENERATOR["adversarial"] * -adv_fake.mean()
+            + GENERATOR["classification"] * sigmoid_cross_entropy(cls_fake, y_b)
+            + GENERATOR["reconstruction"] * F.mse_loss(reconstruction, x_a)
+            + GENERATOR["featureMatching"] * F.mse_loss(feat_fake, feat_real)
         )
         if identity_weight:
             loss = loss + identity_weight * F.mse_loss(g(x_a, c_a), x_a)
@@ -161,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     d = Discriminator(
         {"height": size, "width": size, "nOut": args.labels_out}, seed=args.seed + 1
     )
-    opt_g = torch.optim.RMSprop(g.parameters(), lr=1e-5, alpha=0.99, eps=1e-8)
-    opt_d = torch.optim.RMSprop(d.parameters(), lr=1e-5, alpha=0.99, eps=1e-8)
+    rmsprop = {k: OPTIMIZER[k] for k in ("lr", "alpha", "eps")}
+    opt_g = torch.optim.RMSprop(g.parameters(), **rmsprop)
+    opt_d = torch.optim.RMSprop(d.parameters(), **rmsprop)
     sizes = (size, args.labels_in, args.labels_out)
 
     def forward() -> None:
