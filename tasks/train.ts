@@ -17,6 +17,7 @@ import {
 import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
 import { RunDirError } from "../lib/experiment/run_dir.ts";
 import { CheckpointError } from "../lib/train/checkpoint.ts";
+import type { LoopResult } from "../lib/train/loop.ts";
 import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
@@ -43,8 +44,10 @@ Options:
 Relative paths are taken from the directory you run the task in.
   --help              show this help
 
-Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint;
-a second Ctrl-C quits at once (the last checkpoint on disk is kept).`;
+Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint
+and the report, then exits with status 130 (SIGTERM: 143). A second Ctrl-C, a
+second or more after the first, quits at once; the last checkpoint on disk is
+kept.`;
 
 /** Parse a duration: plain seconds or a number with s, m or h. */
 export function parseDuration(text: string): number {
@@ -56,6 +59,17 @@ export function parseDuration(text: string): number {
   }
   const unit = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"];
   return Number(m[1]) * unit;
+}
+
+/**
+ * The exit status of a training run: 0 when it ended by its budget, 1 when a
+ * value went non-finite, and 128 + the signal's number (130 for Ctrl-C) when
+ * a signal stopped it, as a shell reports an interrupted program.
+ */
+export function exitCode(loop: Pick<LoopResult, "reason" | "stopSignal">): number {
+  if (loop.reason === "non-finite") return 1;
+  if (loop.reason === "signal") return loop.stopSignal === "SIGTERM" ? 143 : 130;
+  return 0;
 }
 
 /** Run the task with command-line arguments; returns the exit code. */
@@ -123,7 +137,7 @@ export async function main(args: string[]): Promise<number> {
     });
     console.log(result.message);
     console.log(`voxlab: report ${result.report}`);
-    return result.loop.reason === "non-finite" ? 1 : 0;
+    return exitCode(result.loop);
   });
 }
 

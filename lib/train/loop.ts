@@ -9,6 +9,7 @@
  * @module
  */
 import { type CheckpointContents, writeCheckpoint } from "./checkpoint.ts";
+import { type Interrupts, listenForInterrupts, type StopSignal } from "./interrupt.ts";
 import type { MetricsWriter } from "./metrics.ts";
 import type { ProgressBar } from "./progress.ts";
 
@@ -112,7 +113,8 @@ export interface LoopOptions {
    */
   signal?: AbortSignal;
   /**
-   * Also stop that way on SIGINT and SIGTERM.
+   * Also stop that way on SIGINT and SIGTERM (see `interrupt.ts`: a second
+   * signal quits at once, one within a second of the first is a copy of it).
    * @default {false}
    */
   handleSignals?: boolean;
@@ -133,6 +135,8 @@ export interface LoopResult {
   epoch: number;
   /** Training seconds in total (including those before a resume). */
   elapsed: number;
+  /** When `reason` is `signal` because of SIGINT or SIGTERM: which one. */
+  stopSignal?: StopSignal;
   /** Iteration of the last checkpoint written, or `null` if none was written. */
   lastCheckpoint: number | null;
   /** When `reason` is `non-finite`: the first term that was NaN or infinite, and its value. */
@@ -184,27 +188,18 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     );
   }
 
-  let stopRequested = false;
-  const onSignal = () => {
-    if (stopRequested) {
-      // A second signal: leave now; the last checkpoint on disk is intact.
-      Deno.exit(130);
-    }
-    stopRequested = true;
-    options.progress?.message("voxlab: stopping after this iteration (again to quit at once)");
-  };
-  const signals: Deno.Signal[] = [];
-  for (const s of options.handleSignals ? ["SIGINT", "SIGTERM"] as const : []) {
-    try {
-      Deno.addSignalListener(s, onSignal);
-      signals.push(s);
-    } catch {
-      // Not every platform has every signal (Windows has no SIGTERM listener).
-    }
+  // Programmatic stops come as an abort; SIGINT and SIGTERM through a
+  // listener whose state is read without an event-loop turn.
+  let aborted = options.signal?.aborted ?? false;
+  const onAbort = () => void (aborted = true);
+  options.signal?.addEventListener("abort", onAbort);
+  let interrupts: Interrupts | null = null;
+  try {
+    if (options.handleSignals) interrupts = await listenForInterrupts();
+  } catch (e) {
+    options.signal?.removeEventListener("abort", onAbort);
+    throw e;
   }
-  options.signal?.addEventListener("abort", onSignal);
-  // Aborted before the loop began: no event will come.
-  if (options.signal?.aborted) stopRequested = true;
 
   const t0 = performance.now();
   const elapsed = () => (options.startElapsed ?? 0) + (performance.now() - t0) / 1000;
@@ -234,7 +229,8 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       epoch: Math.floor(iteration / task.itersPerEpoch),
       elapsed: seconds,
     };
-    await writeCheckpoint(checkpointPath, contents);
+    if (interrupts) await interrupts.protect(() => writeCheckpoint(checkpointPath, contents));
+    else await writeCheckpoint(checkpointPath, contents);
     lastSave = performance.now();
     lastCheckpoint = iteration;
     await hooks.onCheckpoint?.(checkpointPath, iteration, seconds);
@@ -252,7 +248,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
         reason = "max-steps";
         break;
       }
-      if (stopRequested) {
+      if (aborted || interrupts?.requested) {
         reason = "signal";
         break;
       }
@@ -267,6 +263,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
         epoch: Math.floor(iteration / task.itersPerEpoch),
         iterInEpoch: iteration % task.itersPerEpoch,
       };
+      interrupts?.setIteration(iteration + 1);
       const stepStart = performance.now();
       const report = await task.step(position);
       const seconds = (performance.now() - stepStart) / 1000;
@@ -304,16 +301,16 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       }
 
       // Phase 6: yield to the event loop. An iteration on wasm resolves its
-      // awaits as microtasks, so without a macrotask turn here a SIGINT or
-      // SIGTERM listener would not run until the next file write.
+      // awaits as microtasks, so without a macrotask turn here an abort
+      // would not be seen until the next file write.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     if (reason !== "non-finite" && lastCheckpoint !== iteration && !(await save())) {
       reason = "non-finite";
     }
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    options.signal?.removeEventListener("abort", onSignal);
+    interrupts?.close();
+    options.signal?.removeEventListener("abort", onAbort);
     options.progress?.done();
   }
   const result: LoopResult = {
@@ -324,6 +321,8 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     lastCheckpoint,
     lastTerms,
   };
+  const stopSignal = interrupts?.requested;
+  if (reason === "signal" && stopSignal) result.stopSignal = stopSignal;
   if (badTerm) result.badTerm = badTerm;
   if (badTensor) result.badTensor = badTensor;
   return result;
