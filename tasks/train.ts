@@ -19,6 +19,7 @@ import { RunDirError } from "../lib/experiment/run_dir.ts";
 import { CheckpointError } from "../lib/train/checkpoint.ts";
 import type { LoopResult } from "../lib/train/loop.ts";
 import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { npmWrapperNotice } from "./npm_wrapper.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
        deno task train --resume <run dir> [<experiment.ts>] [options]
@@ -124,6 +125,8 @@ export async function main(args: string[]): Promise<number> {
     }
     exp = applyOverrides(exp, overrides);
 
+    const notice = npmWrapperNotice();
+    if (notice) console.error(notice);
     const backend = await initBackend({ backend: backendName, threads });
     const result = await trainExperiment(exp, {
       root: v.out !== undefined ? userPath(v.out) : userPath("runs", { base: "project" }),
