@@ -4,21 +4,9 @@
  *
  * @module
  */
-import { BACKEND_NAMES, BackendError, initBackend } from "../lib/backend/mod.ts";
-import { DataError } from "../lib/data/errors.ts";
-import { LabelError } from "../lib/data/labels.ts";
-import {
-  applyOverrides,
-  type Experiment,
-  ExperimentLoadError,
-  loadExperiment,
-  OverrideError,
-} from "../lib/experiment/mod.ts";
-import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
-import { RunDirError } from "../lib/experiment/run_dir.ts";
-import { CheckpointError } from "../lib/train/checkpoint.ts";
-import type { LoopResult } from "../lib/train/loop.ts";
-import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { BACKEND_NAMES } from "../lib/backend/mod.ts";
+import { TRAIN_ERRORS, TRAIN_FLAGS, trainAndPrint, trainJob } from "../lib/runs/train_main.ts";
+import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 import { npmWrapperNotice } from "./npm_wrapper.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
@@ -50,98 +38,21 @@ and the report, then exits with status 130 (SIGTERM: 143). A second Ctrl-C, a
 second or more after the first, quits at once; the last checkpoint on disk is
 kept.`;
 
-/** Parse a duration: plain seconds or a number with s, m or h. */
-export function parseDuration(text: string): number {
-  const m = text.trim().match(/^(\d+(?:\.\d+)?)\s*(s|m|h)?$/);
-  if (!m) {
-    throw new RangeError(
-      `Invalid --max-time '${text}': expected seconds or a number with s, m or h`,
-    );
-  }
-  const unit = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"];
-  return Number(m[1]) * unit;
-}
-
-/**
- * The exit status of a training run: 0 when it ended by its budget, 1 when a
- * value went non-finite, and 128 + the signal's number (130 for Ctrl-C) when
- * a signal stopped it, as a shell reports an interrupted program.
- */
-export function exitCode(loop: Pick<LoopResult, "reason" | "stopSignal">): number {
-  if (loop.reason === "non-finite") return 1;
-  if (loop.reason === "signal") return loop.stopSignal === "SIGTERM" ? 143 : 130;
-  return 0;
-}
-
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const cli = {
-    name: "train",
-    usage: USAGE,
-    options: {
-      set: { type: "string", multiple: true, default: [] as string[] },
-      data: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      threads: { type: "string", default: "0" },
-      "max-steps": { type: "string" },
-      "max-time": { type: "string" },
-      resume: { type: "string" },
-      force: { type: "boolean", default: false },
-      out: { type: "string" },
-    },
-  } as const;
+  const cli = { name: "train", usage: USAGE, options: TRAIN_FLAGS } as const;
   const parsed = parseTaskArgs(args, cli);
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
   if (parsed.positionals.length > 1 || (parsed.positionals.length === 0 && !v.resume)) {
     return usageError(cli, "Cannot train: expected one experiment file");
   }
-  const known = [
-    ExperimentLoadError,
-    OverrideError,
-    RunDirError,
-    CheckpointError,
-    BackendError,
-    DataError,
-    LabelError,
-    RangeError,
-    SyntaxError, // a broken metrics.jsonl line, named by readMetrics
-  ];
-  return await runKnown(known, async () => {
-    const backendName = choiceFlag("--backend", v.backend, BACKEND_NAMES);
-    const threads = intFlag("--threads", v.threads, 0);
-    const maxSteps = v["max-steps"] !== undefined
-      ? intFlag("--max-steps", v["max-steps"])
-      : undefined;
-    const maxSeconds = v["max-time"] !== undefined ? parseDuration(v["max-time"]) : undefined;
-
-    const resume = v.resume !== undefined ? userPath(v.resume) : undefined;
-    let exp: Experiment = parsed.positionals[0]
-      ? await loadExperiment(userPath(parsed.positionals[0]))
-      : await runExperimentConfig(resume!);
-    const overrides = [...v.set];
-    if (v.data !== undefined) {
-      overrides.push(`data.dataset=${v.data === "demo" ? "null" : userPath(v.data)}`);
-    }
-    exp = applyOverrides(exp, overrides);
-
-    const notice = npmWrapperNotice();
-    if (notice) console.error(notice);
-    const backend = await initBackend({ backend: backendName, threads });
-    const result = await trainExperiment(exp, {
-      root: v.out !== undefined ? userPath(v.out) : userPath("runs", { base: "project" }),
-      ...(resume ? { resume } : {}),
-      force: v.force,
-      ...(maxSteps !== undefined ? { maxSteps } : {}),
-      ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-      backend: { name: backend.name, threads: backend.threads },
-      overrides,
-      handleSignals: true,
-    });
-    console.log(result.message);
-    console.log(`voxlab: report ${result.report}`);
-    return exitCode(result.loop);
-  });
+  const notice = npmWrapperNotice();
+  if (notice) console.error(notice);
+  return await runKnown(
+    TRAIN_ERRORS,
+    () => trainAndPrint(trainJob(v, parsed.positionals[0], (p, base) => userPath(p, { base }))),
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
