@@ -12,7 +12,7 @@ import { readCheckpoint } from "../train/checkpoint.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { distinctLabelValues, readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
 import { loadExperimentData } from "./trainer.ts";
-import { resolveRunDir } from "./compare.ts";
+import { resolveRun } from "./compare.ts";
 import { ConvertError } from "../eval/convert.ts";
 
 /** A trained run, loaded for conversion. */
@@ -36,6 +36,8 @@ export interface LoadedRun {
   generator: Generator;
   /** The checkpoint's iteration. */
   iteration: number;
+  /** How the run was chosen when `path` was an experiment directory, else `null`. */
+  note: string | null;
 }
 
 /** Options for {@linkcode loadRunGenerator}. */
@@ -54,7 +56,7 @@ export interface LoadRunOptions {
 
 /**
  * Load a run's generator for conversion: `path` is a run directory
- * (`runs/<exp>/<timestamp>`, or `runs/<exp>` for its latest run) or a
+ * (`runs/<exp>/<timestamp>`, or `runs/<exp>` for its latest run with a checkpoint) or a
  * checkpoint file inside one.
  *
  * The generator is built from the run's `config.yaml`, its `labels.json`
@@ -70,6 +72,7 @@ export async function loadRunGenerator(
 ): Promise<LoadedRun> {
   let runDir: string, checkpointPath: string;
   let isFile = false;
+  let note: string | null = null;
   try {
     isFile = (await Deno.stat(path)).isFile;
   } catch {
@@ -80,7 +83,9 @@ export async function loadRunGenerator(
       checkpointPath = path;
       runDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
     } else {
-      runDir = await resolveRunDir(path);
+      const chosen = await resolveRun(path);
+      runDir = chosen.dir;
+      note = chosen.note;
       checkpointPath = `${runDir}/${RUN_FILES.checkpoint}`;
     }
   } catch (e) {
@@ -152,5 +157,6 @@ export async function loadRunGenerator(
     labelsFrom,
     generator,
     iteration: Number(checkpoint.state.iteration ?? 0),
+    note,
   };
 }

@@ -61,6 +61,10 @@ export interface RunInfo {
   resumes: number;
   /** Trainable parameters of each model. */
   params: { generator: number; discriminator: number };
+  /** The training process's id (absent in runs written before it was recorded). */
+  pid?: number;
+  /** The host it runs on (with `pid`, tells a live run from a dead one). */
+  host?: string;
 }
 
 /** Everything {@linkcode renderReport} draws on. */

@@ -212,6 +212,8 @@ export async function trainExperiment(
         generator: trainer.generator.params.countTrainable(),
         discriminator: trainer.discriminator.params.countTrainable(),
       },
+      pid: Deno.pid,
+      host: Deno.hostname(),
     };
     await writeRunInfo(runDir, info);
     // What `deno task convert` needs, so that it never has to load the dataset again.
