@@ -12,45 +12,11 @@ import {
   formatDiagnostics,
   readDiagnostics,
 } from "../eval/diagnostics/records.ts";
-import type { RunInfo, RunStatus } from "./report.ts";
+import type { RunInfo } from "./report.ts";
+import { type LiveStatus, liveStatus } from "./live_status.ts";
 import { readRunInfo, RUN_FILES } from "./run_dir.ts";
 
-/** A run's status as it is now: `run.json`'s, or `dead` for a `running` run whose process is gone. */
-export type LiveStatus = RunStatus | "dead";
-
-/** Whether process `pid` runs on this machine; `null` when that cannot be told. */
-function processRunning(pid: number): boolean | null {
-  if (pid === Deno.pid) return true;
-  if (Deno.build.os !== "linux") return null;
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A run's status now. `run.json` keeps `running` when its process was
- * killed (kill -9, a closed terminal, a crash); when it names its process
- * and host, and that process no longer runs on this host, the run is `dead`.
- * A run on another host, or written before voxlab recorded the process,
- * keeps what `run.json` says.
- *
- * @example
- * ```ts
- * import { liveStatus } from "./run_status.ts";
- * console.assert(liveStatus({ status: "completed" }) === "completed");
- * console.assert(liveStatus({ status: "running", pid: Deno.pid, host: Deno.hostname() }) === "running");
- * ```
- */
-export function liveStatus(info: Pick<RunInfo, "status" | "pid" | "host">): LiveStatus {
-  if (info.status !== "running" || info.pid === undefined || info.host === undefined) {
-    return info.status;
-  }
-  if (info.host !== Deno.hostname()) return "running";
-  return processRunning(info.pid) === false ? "dead" : "running";
-}
+export { type LiveStatus, liveStatus } from "./live_status.ts";
 
 /** What {@linkcode chooseRun} found. */
 export interface ChosenRun {
