@@ -1,4 +1,4 @@
-import { deepEqual, equal, match } from "node:assert/strict";
+import { deepEqual, equal, match, notDeepEqual } from "node:assert/strict";
 import { initBackend } from "../mod.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
 import { trainExperiment } from "../lib/runs/train.ts";
@@ -26,6 +26,17 @@ Deno.test("runs: a killed run is dead, its report says what it did; deno task ru
     const exp = applyOverrides(ablation, [`data.dataset=${manifest}`, ...TINY_SET]);
     const quiet = { root, progress: false, log: () => {} } as const;
     const done = await trainExperiment(exp, { ...quiet, maxSteps: 2 });
+    // A resume keeps the run's first conversions picture; the last one moves on.
+    const pics = `${done.runDir}/diagnostics`;
+    const first = await Deno.readFile(`${pics}/conversions_first.png`);
+    const lastBefore = await Deno.readFile(`${pics}/conversions_last.png`);
+    await trainExperiment(exp, { ...quiet, resume: done.runDir, maxSteps: 2 });
+    deepEqual(await Deno.readFile(`${pics}/conversions_first.png`), first);
+    notDeepEqual(await Deno.readFile(`${pics}/conversions_last.png`), lastBefore);
+    match(
+      await Deno.readTextFile(`${done.runDir}/report.md`),
+      /Conversions at the first evaluation \(iteration 1\)[\s\S]*at the last evaluation \(iteration 4\)/,
+    );
     // A second run, "killed" after 3 iterations before any checkpoint: run.json as
     // training leaves it while running, metrics as far as it got, no checkpoint.
     await new Promise((r) => setTimeout(r, 1100)); // a new timestamp folder
@@ -54,10 +65,10 @@ Deno.test("runs: a killed run is dead, its report says what it did; deno task ru
 
     const runs = await listRuns(root);
     deepEqual(runs.map((r) => [r.dir, r.status, r.iteration, r.checkpoint]), [
-      [done.runDir, "max-steps", 2, true],
+      [done.runDir, "max-steps", 4, true],
       [killed.runDir, "dead", 3, false],
     ]);
-    match(runs[0]!.diagnostics, /^@2: label sensitivity/);
+    match(runs[0]!.diagnostics, /^@4: label sensitivity/);
 
     const table = await captured(() => runsMain([root]));
     equal(table.value, 0, table.err);
@@ -68,7 +79,7 @@ Deno.test("runs: a killed run is dead, its report says what it did; deno task ru
     );
     match(
       lines[2]!,
-      /^\| 9ada9179\/\d{8}-\d{6} \| 9ada9179 +\| max-steps \| 2\/\d+ +\| yes +\| @2: /,
+      /^\| 9ada9179\/\d{8}-\d{6} \| 9ada9179 +\| max-steps \| 4\/\d+ +\| yes +\| @4: /,
     );
     match(lines[3]!, /^\| 9ada9179\/\d{8}-\d{6} \| 9ada9179 +\| dead +\| 3\/\d+ +\| no +\| /);
     const empty = await captured(() => runsMain([`${root}/none`]));

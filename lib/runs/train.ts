@@ -28,7 +28,7 @@ import {
   writeRunInfo,
   writeRunLabels,
 } from "./run_dir.ts";
-import { sampleArrays, writeSamples } from "./samples.ts";
+import { sampleArrays, writeLossCurves, writeSamples } from "./samples.ts";
 import { summarize } from "./summary.ts";
 import { buildTrainer, loadExperimentData } from "./trainer.ts";
 
@@ -253,6 +253,7 @@ export async function trainExperiment(
             diagnostics.onStepEnd({ iteration });
             if (every > 0 && (iteration + 1) % every === 0) {
               await writeSamples(runDir, trainer, samples, iteration + 1);
+              await writeLossCurves(runDir);
               lastSample = iteration + 1;
             }
           },
