@@ -167,7 +167,7 @@ function fmtNumber(v: number): string {
  * ```ts
  * import { compareRuns } from "./compare.ts";
  * const run = (name: string, w: number | undefined) => ({
- *   dir: name, name, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
+ *   dir: name, name, status: null, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
  *   warningAt: null, terms: { "G.adversarial": 0.5 },
  *   config: { losses: { generator: w === undefined ? {} : { identity: { weight: w } } } },
  * });
