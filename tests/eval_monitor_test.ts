@@ -91,7 +91,10 @@ Deno.test("monitor: evaluates every N iterations and fires the collapse warning 
     const section = await diagnosticsSection(dir);
     match(section, /> \*\*⚠ COLLAPSE/);
     match(section, /!\[diagnostics\]\(diagnostics\/curves\.png\)/);
-    match(section, /!\[conversions at the last evaluation\]\(diagnostics\/conversions_last\.png\)/);
+    match(
+      section,
+      /!\[conversions at the last evaluation \(iteration \d+\)\]\(diagnostics\/conversions_last\.png\)/,
+    );
     equal(await diagnosticsSection(`${dir}/nothing-here`), "");
   } finally {
     await Deno.remove(dir, { recursive: true });
