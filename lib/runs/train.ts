@@ -30,7 +30,7 @@ import {
 } from "./run_dir.ts";
 import { sampleArrays, writeLossCurves, writeSamples } from "./samples.ts";
 import { summarize } from "./summary.ts";
-import { buildTrainer, loadExperimentData } from "./trainer.ts";
+import { buildTrainer, loadExperimentData, type Trainer } from "./trainer.ts";
 
 /** Options for {@linkcode trainExperiment}. */
 export interface TrainOptions {
@@ -108,6 +108,208 @@ export interface TrainResult {
   message: string;
 }
 
+/** Where a resumed run continues from: its checkpoint and its `run.json`. */
+interface Resumed {
+  checkpoint: CheckpointContents<Record<string, unknown>>;
+  previous: RunInfo;
+}
+
+/** Where training starts: the iteration and the seconds already trained. */
+interface Start {
+  iteration: number;
+  elapsed: number;
+}
+
+/** Check a run to resume against the config (see `checkResume`) and read its checkpoint. */
+async function readResumed(
+  runDir: string,
+  exp: Experiment,
+  force: boolean,
+  log: (line: string) => void,
+): Promise<Resumed> {
+  const differences = await checkResume(runDir, exp, { force });
+  if (differences) log(`voxlab: resuming with a changed config (--force):\n${differences}`);
+  const previous = await readRunInfo(runDir);
+  try {
+    return { checkpoint: await readCheckpoint(join(runDir, RUN_FILES.checkpoint)), previous };
+  } catch (e) {
+    throw new RunDirError(`Cannot resume run '${runDir}': ${(e as Error).message}`);
+  }
+}
+
+/** Load a resumed run's checkpoint into the trainer; a forced resume records the new config. */
+async function restore(
+  trainer: Trainer,
+  checkpoint: CheckpointContents<Record<string, unknown>>,
+  runDir: string,
+  force: boolean,
+): Promise<Start> {
+  const exp = trainer.experiment;
+  const saved = String(checkpoint.state.configHash ?? "");
+  if (saved !== configHash(exp) && !force) {
+    throw new RunDirError(
+      `Cannot resume run '${runDir}': its checkpoint was written with config ${saved}, ` +
+        `this config is ${configHash(exp)} (use --force to resume anyway)`,
+    );
+  }
+  try {
+    trainer.load(checkpoint);
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  // A forced resume continues under the new config: record it.
+  if (force) await Deno.writeTextFile(join(runDir, RUN_FILES.config), experimentToYaml(exp));
+  return {
+    iteration: Number(checkpoint.state.iteration ?? 0),
+    elapsed: Number(checkpoint.state.elapsed ?? 0),
+  };
+}
+
+/** The budget in the summary, e.g. `--max-steps 20`. */
+function budgetText(options: TrainOptions): string {
+  return [
+    options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
+    options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
+  ].filter(Boolean).join(", ") || "no budget limit";
+}
+
+/** `run.json` as training starts. */
+function startInfo(
+  trainer: Trainer,
+  start: Start,
+  previous: RunInfo | null,
+  backend: { name: string; threads: number },
+): RunInfo {
+  const exp = trainer.experiment, dataset = trainer.dataset;
+  return {
+    experiment: exp.meta.id,
+    configHash: configHash(exp),
+    status: "running",
+    statusMessage: "",
+    started: previous?.started ?? new Date().toISOString(),
+    ended: null,
+    iteration: start.iteration,
+    totalIterations: trainer.totalIterations,
+    itersPerEpoch: trainer.itersPerEpoch,
+    elapsedSeconds: start.elapsed,
+    backend,
+    data: {
+      summary: dataset.summary(),
+      nIn: dataset.schema.nIn,
+      nOut: dataset.schema.nOut,
+      height: dataset.features.bins,
+      width: trainer.sampler.segmentFrames,
+    },
+    resumes: (previous?.resumes ?? -1) + 1,
+    params: {
+      generator: trainer.generator.params.countTrainable(),
+      discriminator: trainer.discriminator.params.countTrainable(),
+    },
+    pid: Deno.pid,
+    host: Deno.hostname(),
+  };
+}
+
+/**
+ * Run the training loop with everything a run writes on the way: metrics,
+ * progress, samples, diagnostics and `run.json` at each checkpoint.
+ */
+async function trainLoop(
+  trainer: Trainer,
+  runDir: string,
+  info: RunInfo,
+  start: Start,
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<LoopResult> {
+  const exp = trainer.experiment;
+  const metricsPath = join(runDir, RUN_FILES.metrics);
+  // A resumed run recomputes the iterations after its checkpoint: drop their lines.
+  if (options.resume) await truncateMetrics(metricsPath, start.iteration);
+  const metrics = new MetricsWriter(metricsPath);
+  const progress = options.progress === false ? undefined : new ProgressBar({
+    totalIterations: trainer.totalIterations,
+    totalEpochs: trainer.epochs,
+    ...options.progress,
+  });
+  const samples = sampleArrays(trainer);
+  const every = exp.trainer.sampleEvery;
+  let lastSample = -1;
+  const diagnostics = startTrainingDiagnostics(trainer, {
+    dir: runDir,
+    every,
+    log: (l) => progress ? progress.message(l) : log(l),
+  });
+  let loop: LoopResult;
+  try {
+    loop = await runLoop(trainer, {
+      startIteration: start.iteration,
+      startElapsed: start.elapsed,
+      maxSteps: options.maxSteps ?? Infinity,
+      maxSeconds: options.maxSeconds ?? Infinity,
+      checkpointPath: join(runDir, RUN_FILES.checkpoint),
+      checkpointMinutes: exp.trainer.checkpointMinutes,
+      metrics,
+      ...(progress ? { progress } : {}),
+      handleSignals: options.handleSignals ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
+      hooks: {
+        onStepEnd: async ({ iteration }) => {
+          diagnostics.onStepEnd({ iteration });
+          if (every > 0 && (iteration + 1) % every === 0) {
+            await writeSamples(runDir, trainer, samples, iteration + 1);
+            await writeLossCurves(runDir);
+            lastSample = iteration + 1;
+          }
+        },
+        onCheckpoint: async (_path, iteration, elapsed) => {
+          await writeRunInfo(runDir, { ...info, iteration, elapsedSeconds: elapsed });
+        },
+      },
+    });
+    // The report's diagnostics describe the generator as the run leaves it.
+    if (loop.reason !== "non-finite" && loop.iteration > start.iteration) {
+      diagnostics.finish(loop.iteration);
+    }
+  } finally {
+    metrics.close();
+    diagnostics.dispose();
+  }
+  if (loop.reason !== "non-finite" && lastSample !== loop.iteration && every > 0) {
+    await writeSamples(runDir, trainer, samples, loop.iteration);
+  }
+  return loop;
+}
+
+/** One line saying how a run ended, for the user. */
+export function endMessage(loop: LoopResult, runDir: string, startIteration: number): string {
+  switch (loop.reason) {
+    case "non-finite": {
+      const saved = loop.lastCheckpoint ?? (startIteration > 0 ? startIteration : null);
+      return (loop.badTerm
+        ? `Training stopped: loss term '${loop.badTerm.name}' is ${loop.badTerm.value} ` +
+          `at iteration ${loop.iteration + 1}; `
+        : `Training stopped: checkpoint tensor '${loop.badTensor?.name}' is ${loop.badTensor?.value} ` +
+          `after iteration ${loop.iteration}; `) +
+        (saved !== null
+          ? `the last good checkpoint (iteration ${saved}) is kept in ${
+            join(runDir, RUN_FILES.checkpoint)
+          }`
+          : "no checkpoint had been written yet");
+    }
+    case "completed":
+      return `Training completed: ${loop.iteration} iterations`;
+    case "signal":
+      return `Training interrupted at iteration ${loop.iteration}; resume with --resume ${runDir}`;
+    default:
+      return `Training stopped at iteration ${loop.iteration} (${loop.reason}); resume with --resume ${runDir}`;
+  }
+}
+
 /**
  * Train an experiment into a run directory (or continue one with `resume`),
  * then write its report.
@@ -132,174 +334,29 @@ export async function trainExperiment(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  let checkpoint: CheckpointContents<Record<string, unknown>> | null = null;
-  let previous: RunInfo | null = null;
-  let runDir = options.resume ?? "";
-  if (options.resume) {
-    const differences = await checkResume(runDir, exp, { force: options.force ?? false });
-    if (differences) log(`voxlab: resuming with a changed config (--force):\n${differences}`);
-    previous = await readRunInfo(runDir);
-    try {
-      checkpoint = await readCheckpoint(join(runDir, RUN_FILES.checkpoint));
-    } catch (e) {
-      throw new RunDirError(`Cannot resume run '${runDir}': ${(e as Error).message}`);
-    }
-  }
+  const force = options.force ?? false;
+  const resumed = options.resume ? await readResumed(options.resume, exp, force, log) : null;
   const dataset = options.dataset ?? await loadExperimentData(exp);
   const trainer = buildTrainer(exp, dataset);
   try {
     // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
-    if (!options.resume) runDir = await createRunDir(exp, { root: options.root ?? "runs" });
-    let startIteration = 0, startElapsed = 0;
-    if (checkpoint) {
-      const saved = String(checkpoint.state.configHash ?? "");
-      if (saved !== configHash(exp) && !options.force) {
-        throw new RunDirError(
-          `Cannot resume run '${runDir}': its checkpoint was written with config ${saved}, ` +
-            `this config is ${configHash(exp)} (use --force to resume anyway)`,
-        );
-      }
-      try {
-        trainer.load(checkpoint);
-      } catch (e) {
-        throw new RunDirError(
-          `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
-            (e as Error).message
-          }`,
-        );
-      }
-      startIteration = Number(checkpoint.state.iteration ?? 0);
-      startElapsed = Number(checkpoint.state.elapsed ?? 0);
-      // A forced resume continues under the new config: record it.
-      if (options.force) {
-        await Deno.writeTextFile(join(runDir, RUN_FILES.config), experimentToYaml(exp));
-      }
-    }
-    const budget = [
-      options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
-      options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
-    ].filter(Boolean).join(", ") || "no budget limit";
-    const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
-    for (
-      const line of summarize(exp, trainer, {
-        runDir,
-        overrides: options.overrides ?? [],
-        budget: (startIteration ? `resuming at iteration ${startIteration}; ` : "") + budget,
-      })
-    ) log(line);
+    const runDir = options.resume ?? await createRunDir(exp, { root: options.root ?? "runs" });
+    const start = resumed
+      ? await restore(trainer, resumed.checkpoint, runDir, force)
+      : { iteration: 0, elapsed: 0 };
+    const resuming = start.iteration ? `resuming at iteration ${start.iteration}; ` : "";
+    const overrides = options.overrides ?? [];
+    const budget = resuming + budgetText(options);
+    for (const line of summarize(exp, trainer, { runDir, overrides, budget })) log(line);
 
-    const info: RunInfo = {
-      experiment: exp.meta.id,
-      configHash: configHash(exp),
-      status: "running",
-      statusMessage: "",
-      started: previous?.started ?? new Date().toISOString(),
-      ended: null,
-      iteration: startIteration,
-      totalIterations: trainer.totalIterations,
-      itersPerEpoch: trainer.itersPerEpoch,
-      elapsedSeconds: startElapsed,
-      backend,
-      data: {
-        summary: dataset.summary(),
-        nIn: dataset.schema.nIn,
-        nOut: dataset.schema.nOut,
-        height: dataset.features.bins,
-        width: trainer.sampler.segmentFrames,
-      },
-      resumes: (previous?.resumes ?? -1) + 1,
-      params: {
-        generator: trainer.generator.params.countTrainable(),
-        discriminator: trainer.discriminator.params.countTrainable(),
-      },
-      pid: Deno.pid,
-      host: Deno.hostname(),
-    };
+    const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
+    const info = startInfo(trainer, start, resumed?.previous ?? null, backend);
     await writeRunInfo(runDir, info);
     // What `deno task convert` needs, so that it never has to load the dataset again.
     await writeRunLabels(runDir, runLabelsOf(dataset));
 
-    const metricsPath = join(runDir, RUN_FILES.metrics);
-    if (checkpoint) await truncateMetrics(metricsPath, startIteration);
-    const metrics = new MetricsWriter(metricsPath);
-    const progress = options.progress === false ? undefined : new ProgressBar({
-      totalIterations: trainer.totalIterations,
-      totalEpochs: trainer.epochs,
-      ...options.progress,
-    });
-    const samples = sampleArrays(trainer);
-    const every = exp.trainer.sampleEvery;
-    let lastSample = -1;
-    const diagnostics = startTrainingDiagnostics(trainer, {
-      dir: runDir,
-      every,
-      log: (l) => progress ? progress.message(l) : log(l),
-    });
-    let loop: LoopResult;
-    try {
-      loop = await runLoop(trainer, {
-        startIteration,
-        startElapsed,
-        maxSteps: options.maxSteps ?? Infinity,
-        maxSeconds: options.maxSeconds ?? Infinity,
-        checkpointPath: join(runDir, RUN_FILES.checkpoint),
-        checkpointMinutes: exp.trainer.checkpointMinutes,
-        metrics,
-        ...(progress ? { progress } : {}),
-        handleSignals: options.handleSignals ?? false,
-        ...(options.signal ? { signal: options.signal } : {}),
-        hooks: {
-          onStepEnd: async ({ iteration }) => {
-            diagnostics.onStepEnd({ iteration });
-            if (every > 0 && (iteration + 1) % every === 0) {
-              await writeSamples(runDir, trainer, samples, iteration + 1);
-              await writeLossCurves(runDir);
-              lastSample = iteration + 1;
-            }
-          },
-          onCheckpoint: async (_path, iteration, elapsed) => {
-            await writeRunInfo(runDir, { ...info, iteration, elapsedSeconds: elapsed });
-          },
-        },
-      });
-      // The report's diagnostics describe the generator as the run leaves it.
-      if (loop.reason !== "non-finite" && loop.iteration > startIteration) {
-        diagnostics.finish(loop.iteration);
-      }
-    } finally {
-      metrics.close();
-      diagnostics.dispose();
-    }
-    if (loop.reason !== "non-finite" && lastSample !== loop.iteration && every > 0) {
-      await writeSamples(runDir, trainer, samples, loop.iteration);
-    }
-    let message: string;
-    switch (loop.reason) {
-      case "non-finite": {
-        const saved = loop.lastCheckpoint ?? (startIteration > 0 ? startIteration : null);
-        message = (loop.badTerm
-          ? `Training stopped: loss term '${loop.badTerm.name}' is ${loop.badTerm.value} ` +
-            `at iteration ${loop.iteration + 1}; `
-          : `Training stopped: checkpoint tensor '${loop.badTensor?.name}' is ${loop.badTensor?.value} ` +
-            `after iteration ${loop.iteration}; `) +
-          (saved !== null
-            ? `the last good checkpoint (iteration ${saved}) is kept in ${
-              join(runDir, RUN_FILES.checkpoint)
-            }`
-            : "no checkpoint had been written yet");
-        break;
-      }
-      case "completed":
-        message = `Training completed: ${loop.iteration} iterations`;
-        break;
-      case "signal":
-        message =
-          `Training interrupted at iteration ${loop.iteration}; resume with --resume ${runDir}`;
-        break;
-      default:
-        message =
-          `Training stopped at iteration ${loop.iteration} (${loop.reason}); resume with --resume ${runDir}`;
-    }
+    const loop = await trainLoop(trainer, runDir, info, start, options, log);
+    const message = endMessage(loop, runDir, start.iteration);
     await writeRunInfo(runDir, {
       ...info,
       status: loop.reason,
