@@ -513,3 +513,32 @@ Deno.test("runs started in the same second get their own directories (-2, -3)", 
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("--set puts back a loss term that without() removed, and says how for its other fields", () => {
+  // 9ada9179 with the identity weight set again is 47c97768's losses exactly.
+  deepEqual(diff(base, applyOverrides(ablation, ["losses.generator.identity.weight=5"])), []);
+  deepEqual(
+    applyOverrides(ablation, ["losses.generator.identity={weight: 5, until: 10000}"]).losses
+      .generator.identity,
+    { weight: 5, until: 10000 },
+  );
+  throws(
+    () => applyOverrides(ablation, ["losses.generator.identity.until=10000"]),
+    (e: Error) =>
+      e instanceof OverrideError &&
+      e.message ===
+        "Cannot set 'losses.generator.identity.until': the term 'identity' is absent in this " +
+          "experiment; add it first with --set losses.generator.identity.weight=<weight> (or " +
+          "--set 'losses.generator.identity={weight: <weight>, until: …}')",
+  );
+  // A near miss of a term the experiment has is a typo, not a new term.
+  throws(
+    () => applyOverrides(ablation, ["losses.generator.reconstrucion.weight=1"]),
+    /nearest valid key is 'losses.generator.reconstruction.weight'/,
+  );
+  // A term that exists is set as before.
+  equal(
+    applyOverrides(base, ["losses.generator.identity.until=100"]).losses.generator.identity?.until,
+    100,
+  );
+});
