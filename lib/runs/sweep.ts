@@ -12,6 +12,8 @@
  */
 
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
+import { loadExperiment } from "../experiment/load.ts";
+import { applyOverrides } from "../experiment/overrides.ts";
 
 /** A sweep could not be set up; the message is one line meant for the user. */
 export class SweepError extends Error {
@@ -121,6 +123,13 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    * @default {console.log}
    */
   log?: (line: string) => void;
+  /**
+   * Before starting any run, load the experiment and apply every point's
+   * `--set` values (and those of `trainArgs`), so that a bad grid key or
+   * value is one error at once instead of a failure in every run.
+   * @default {true unless a `trainScript` is given}
+   */
+  validate?: boolean;
 }
 
 /** The outcome of one run of a sweep. */
@@ -167,6 +176,38 @@ async function findRunDir(dir: string, depth = 3): Promise<string | null> {
 }
 
 /**
+ * Load the experiment and apply each point's overrides after the shared
+ * `--set` values of `trainArgs`; the first that fails is one error naming
+ * the point.
+ */
+async function validatePoints(
+  experiment: string,
+  points: readonly GridPoint[],
+  trainArgs: readonly string[],
+): Promise<void> {
+  let exp;
+  try {
+    exp = await loadExperiment(experiment);
+  } catch (e) {
+    throw new SweepError(`Cannot run sweep: ${(e as Error).message}`);
+  }
+  const shared = trainArgs.flatMap((
+    a,
+    i,
+  ) => (a === "--set" && trainArgs[i + 1] ? [trainArgs[i + 1]!] : []));
+  for (const point of points) {
+    const sets = Object.entries(point.overrides).map(([k, v]) => `${k}=${v}`);
+    try {
+      applyOverrides(exp, [...shared, ...sets]);
+    } catch (e) {
+      throw new SweepError(
+        `Cannot run sweep: grid point ${point.name}: ${(e as Error).message}; no run was started`,
+      );
+    }
+  }
+}
+
+/**
  * Run every grid point of an experiment, `parallel` at a time, then compare
  * the runs (`<out>/compare.md`) and record the sweep (`<out>/sweep.json`).
  *
@@ -189,6 +230,20 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
     throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
   }
   const log = options.log ?? ((l: string) => console.log(l));
+  if (options.validate ?? options.trainScript === undefined) {
+    await validatePoints(experiment, points, options.trainArgs ?? []);
+  }
+  // Each run computes on every core by default: N at a time on C cores gets
+  // C/N threads each, unless --threads says otherwise. (2 at a time on 2
+  // cores with 2 threads each was slower than one after the other.)
+  const trainArgs = [...(options.trainArgs ?? [])];
+  if (parallel > 1 && !trainArgs.includes("--threads")) {
+    const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
+    trainArgs.push("--threads", String(threads));
+    log(
+      `sweep: ${parallel} runs at a time on ${navigator.hardwareConcurrency} cores: --threads ${threads} each`,
+    );
+  }
   const script = options.trainScript ?? new URL("./train_main.ts", import.meta.url).pathname;
   const live = (options.live ?? true) && parallel === 1;
   await Deno.mkdir(options.out, { recursive: true });
@@ -208,7 +263,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
         script,
         experiment,
         ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
-        ...(options.trainArgs ?? []),
+        ...trainArgs,
         "--out",
         out,
       ];
@@ -259,7 +314,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       {
         experiment,
         grid: options.grid,
-        trainArgs: options.trainArgs ?? [],
+        trainArgs,
         runs: runs.map((r) => ({ ...r, point: r.point.name, overrides: r.point.overrides })),
       },
       null,
