@@ -50,6 +50,9 @@ Deno.test("README: the ad-hoc script runs as written from outside the repository
       stderr: "piped",
     }).output();
     equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    // No tfjs banner ("Hi, looks like you are running TensorFlow.js in Node.js …") on cpu.
+    const err = new TextDecoder().decode(out.stderr);
+    ok(!err.includes("looks like you are running TensorFlow.js"), err);
     match(
       new TextDecoder().decode(out.stdout),
       /adversarial: -?[\d.e-]+,\s+classification: [\d.e-]+,\s+reconstruction: [\d.e-]+/,
