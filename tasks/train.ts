@@ -34,7 +34,7 @@ Relative paths are taken from the directory you run the task in.
   --help              show this help
 
 Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint
-and the report, then exits with status 130 (SIGTERM: 143). A second Ctrl-C, a
+and the report, then exits with status 130 (SIGTERM: 0). A second Ctrl-C, a
 second or more after the first, quits at once; the last checkpoint on disk is
 kept.`;
 

@@ -497,7 +497,8 @@ Deno.test("train task: SIGTERM stops after the iteration with a checkpoint and a
     child.kill("SIGTERM");
     const out = await output;
     const stdout = new TextDecoder().decode(out.stdout);
-    equal(out.code, 143, new TextDecoder().decode(out.stderr));
+    // A scheduler's stop request that was honoured: exit 0 (Ctrl-C gives 130).
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const dir = onlyRun(root);
     const m = stdout.match(/^Training interrupted at iteration (\d+); resume with --resume (.+)$/m);
     ok(m, stdout);

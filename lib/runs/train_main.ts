@@ -153,8 +153,10 @@ export async function runTrainJob(job: TrainJob): Promise<TrainResult> {
 
 /**
  * The exit status of a training run: 0 when it ended by its budget, 1 when a
- * value went non-finite, and 128 + the signal's number (130 for Ctrl-C) when
- * a signal stopped it, as a shell reports an interrupted program.
+ * value went non-finite, 130 when Ctrl-C (SIGINT) stopped it, as a shell
+ * reports an interrupted program. SIGTERM is how a scheduler (SLURM's time
+ * limit, `scancel`, a sweep) asks a run to stop with a checkpoint: the run did
+ * as asked, so that is 0, and `run.json`'s status `signal` says it can resume.
  *
  * @example
  * ```ts
@@ -164,7 +166,7 @@ export async function runTrainJob(job: TrainJob): Promise<TrainResult> {
  */
 export function exitCode(loop: Pick<LoopResult, "reason" | "stopSignal">): number {
   if (loop.reason === "non-finite") return 1;
-  if (loop.reason === "signal") return loop.stopSignal === "SIGTERM" ? 143 : 130;
+  if (loop.reason === "signal") return loop.stopSignal === "SIGINT" ? 130 : 0;
   return 0;
 }
 
