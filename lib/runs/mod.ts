@@ -17,5 +17,6 @@ export * from "./run_dir.ts";
 export * from "./report.ts";
 export * from "./mermaid.ts";
 export * from "./load_run.ts";
+export * from "./export_run.ts";
 export * from "./compare.ts";
 export * from "./sweep.ts";
