@@ -7,6 +7,11 @@
 import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { initBackend } from "../mod.ts";
 import { readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint.ts";
+import { removeStaleTemps, tempPathFor, writeFileAtomic } from "../lib/io/atomic.ts";
+import { IoError } from "../lib/io/io_error.ts";
+import { runLoop } from "../lib/train/loop.ts";
+import { NonFiniteError } from "../lib/train/non_finite.ts";
+import { lockDir, LockedError } from "../lib/io/lock.ts";
 import { loadDataset } from "../lib/data/dataset.ts";
 import { readManifest } from "../lib/data/source.ts";
 import { DataError } from "../lib/data/errors.ts";
@@ -304,5 +309,279 @@ Deno.test("faults/data: an empty manifest is an error with --strict and a warnin
     );
     const ds = await loadDataset(path, { cacheDir: null, progress: false });
     equal(ds.size, 0);
+  });
+});
+
+// --- 1, 2, 10. Writers, full disks, durability --------------------------------------------------
+
+/** The `*.tmp` files in a folder. */
+function temps(dir: string): string[] {
+  return [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.endsWith(".tmp"));
+}
+
+/**
+ * A fresh tmpfs of `size` (e.g. `"1m"`) mounted on a new folder, or `null`
+ * when this process may not mount (not root, or no CAP_SYS_ADMIN).
+ */
+async function mountTmpfs(size: string): Promise<{ dir: string; unmount(): Promise<void> } | null> {
+  if (Deno.build.os !== "linux" || Deno.uid() !== 0) return null;
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-tmpfs-" });
+  const run = (cmd: string, args: string[]) =>
+    new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output().catch(() => ({
+      success: false,
+    }));
+  if (!(await run("mount", ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", dir])).success) {
+    await Deno.remove(dir);
+    return null;
+  }
+  return {
+    dir,
+    unmount: async () => {
+      await run("umount", [dir]);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Float tensors of about `bytes` bytes in total. */
+function tensorsOfSize(bytes: number) {
+  const n = Math.ceil(bytes / 4);
+  return {
+    state: { iteration: 1, epoch: 0, elapsed: 1 },
+    tensors: { w: { dtype: "float32" as const, shape: [n], data: new Float32Array(n).fill(0.25) } },
+  };
+}
+
+Deno.test("faults/io: two writers of one checkpoint never share a temporary file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/checkpoint.vxck`;
+    // Before: both wrote `checkpoint.vxck.tmp`; one renamed it away and the other failed with
+    // `NotFound: … rename '…/checkpoint.vxck.tmp'`.
+    await Promise.all([
+      writeCheckpoint(path, tensorsOfSize(400_000)),
+      writeCheckpoint(path, tensorsOfSize(200_000)),
+      writeCheckpoint(path, tensorsOfSize(300_000)),
+    ]);
+    ok((await readCheckpoint(path)).verified);
+    deepEqual(temps(dir), []);
+    const a = tempPathFor(path), b = tempPathFor(path);
+    ok(a !== b && a.includes(`.${Deno.pid}.`));
+  });
+});
+
+Deno.test("faults/io: a write that fails midway removes its temporary file and keeps the old file", async () => {
+  await withTempDir(async (dir) => {
+    const path = `${dir}/run.json`;
+    await writeFileAtomic(path, "old\n");
+    // An injected failure after the first chunk, as a full disk gives it.
+    function* failing() {
+      yield new TextEncoder().encode("new, partial");
+      throw new Error("No space left on device (os error 28)");
+    }
+    await rejects(writeFileAtomic(path, failing()), (e: Error) => {
+      ok(e instanceof IoError);
+      equal(e.message, `Cannot write '${path}': No space left on device (os error 28)`);
+      return true;
+    });
+    equal(await Deno.readTextFile(path), "old\n");
+    deepEqual(temps(dir), []);
+  });
+});
+
+const tmpfsProbe = await mountTmpfs("64k");
+await tmpfsProbe?.unmount();
+
+Deno.test({
+  name: "faults/io: ENOSPC on a full tmpfs: one line, no partial file, the old checkpoint kept",
+  ignore: tmpfsProbe === null,
+  fn: async () => {
+    const fs = (await mountTmpfs("1m"))!;
+    try {
+      const path = `${fs.dir}/checkpoint.vxck`;
+      await writeCheckpoint(path, tensorsOfSize(300_000));
+      const before = await Deno.readFile(path);
+      await rejects(writeCheckpoint(path, tensorsOfSize(900_000)), (e: Error) => {
+        ok(e instanceof IoError, String(e));
+        equal(e.message, `Cannot write '${path}': No space left on device (os error 28)`);
+        return true;
+      });
+      deepEqual(temps(fs.dir), []);
+      deepEqual(await Deno.readFile(path), before);
+      // The space is free again: a smaller checkpoint fits.
+      await writeCheckpoint(path, tensorsOfSize(500_000));
+      equal((await readCheckpoint(path)).tensors.w!.data.length, 125_000);
+    } finally {
+      await fs.unmount();
+    }
+  },
+});
+
+Deno.test("faults/io: the file and its folder are synced after the rename", async () => {
+  await withTempDir(async (dir) => {
+    const events: string[] = [];
+    const open = Deno.open, rename = Deno.rename, sync = Deno.FsFile.prototype.sync;
+    const paths = new WeakMap<Deno.FsFile, string>();
+    // deno-lint-ignore no-explicit-any
+    const deno = Deno as any;
+    deno.open = async (path: string, options?: Deno.OpenOptions) => {
+      const file = await open(path, options);
+      paths.set(file, String(path));
+      return file;
+    };
+    deno.rename = async (from: string, to: string) => {
+      await rename(from, to);
+      events.push(`rename ${to.slice(dir.length + 1)}`);
+    };
+    Deno.FsFile.prototype.sync = async function (this: Deno.FsFile) {
+      await sync.call(this);
+      const p = paths.get(this) ?? "?";
+      events.push(`sync ${p === dir ? "<dir>" : p.endsWith(".tmp") ? "<tmp>" : p}`);
+    };
+    try {
+      await writeCheckpoint(`${dir}/c.vxck`, smallContents());
+      await writeFileAtomic(`${dir}/run.json`, "{}");
+    } finally {
+      deno.open = open;
+      deno.rename = rename;
+      Deno.FsFile.prototype.sync = sync;
+    }
+    deepEqual(events, [
+      "sync <tmp>",
+      "rename c.vxck",
+      "sync <dir>",
+      "sync <tmp>",
+      "rename run.json",
+      "sync <dir>",
+    ]);
+  });
+});
+
+Deno.test("faults/io: temporary files of a killed writer are found and removed", async () => {
+  await withTempDir(async (dir) => {
+    const dead = 2 ** 22 + 12345; // above Linux's default pid_max of 2^22: never a live process
+    await Deno.writeTextFile(`${dir}/checkpoint.vxck.${dead}.0123abcd.tmp`, "x".repeat(1000));
+    await Deno.writeTextFile(`${dir}/run.json.${Deno.pid}.89abcdef.tmp`, "mine, in progress");
+    await Deno.writeTextFile(`${dir}/checkpoint.vxck.tmp`, "old-style name");
+    const removed = await removeStaleTemps(dir);
+    deepEqual(removed.map((r) => r.bytes), [1000]);
+    deepEqual(temps(dir).sort(), ["checkpoint.vxck.tmp", `run.json.${Deno.pid}.89abcdef.tmp`]);
+    // Holding the folder's lock, every temporary file is stale.
+    const all = await removeStaleTemps(dir, { all: true });
+    equal(all.length, 2);
+    deepEqual(temps(dir), []);
+  });
+});
+
+Deno.test("faults/lock: a second writer is refused naming the holder; the lock dies with its process", async () => {
+  await withTempDir(async (dir) => {
+    const script = `
+      import { lockDir } from ${JSON.stringify(new URL("../lib/io/lock.ts", import.meta.url).href)};
+      await lockDir(${JSON.stringify(dir)}, { purpose: "train --resume" });
+      console.log("locked");
+      setTimeout(() => {}, 1e9);
+    `;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", script],
+      stdout: "piped",
+      stderr: "inherit",
+    }).spawn();
+    const reader = child.stdout.getReader();
+    const first = await reader.read();
+    equal(new TextDecoder().decode(first.value).trim(), "locked");
+    await rejects(lockDir(dir, { action: `resume run '${dir}'` }), (e: Error) => {
+      ok(e instanceof LockedError);
+      equal(e.holder?.pid, child.pid);
+      match(
+        e.message,
+        new RegExp(
+          `^Cannot resume run '.*': it is in use by process ${child.pid} \\(train --resume, since \\d{4}-`,
+        ),
+      );
+      return true;
+    });
+    child.kill("SIGKILL");
+    await child.status;
+    reader.releaseLock();
+    await child.stdout.cancel();
+    const lock = await lockDir(dir);
+    ok(lock.held);
+    lock.release();
+  });
+});
+
+// --- 3. Weights that go NaN while the loss is finite ---------------------------------------------
+
+/** A loop task whose one weight turns NaN in iteration `nanAt` (1-based) while its loss stays 1. */
+function nanWeightTask(nanAt: number) {
+  let w = 1;
+  let steps = 0;
+  return {
+    itersPerEpoch: 10,
+    epochs: 1,
+    step: () => {
+      steps++;
+      if (steps === nanAt) w = NaN;
+      return { terms: { "G.total": 1 }, lr: {} };
+    },
+    save: () => ({
+      state: {},
+      tensors: { "G/w": { dtype: "float32" as const, shape: [1], data: new Float32Array([w]) } },
+    }),
+    nonFiniteWeight: () => (Number.isFinite(w) ? null : { name: "G/w", value: w }),
+    get weight() {
+      return w;
+    },
+  };
+}
+
+Deno.test("faults/non-finite: NaN weights with a finite loss stop the run before any hook reads them", async () => {
+  await withTempDir(async (dir) => {
+    const task = nanWeightTask(3);
+    const seen: number[] = [];
+    const result = await runLoop(task, {
+      checkpointPath: `${dir}/c.vxck`,
+      checkpointMinutes: 0,
+      hooks: {
+        // Like the collapse detector: it cannot work on NaN weights.
+        onStepEnd: ({ iteration }) => {
+          if (!Number.isFinite(task.weight)) {
+            throw new Error("Cannot update collapse detector: label sensitivity is NaN");
+          }
+          seen.push(iteration + 1);
+        },
+      },
+    });
+    equal(result.reason, "non-finite");
+    deepEqual(result.badWeight, { name: "G/w", value: NaN });
+    equal(result.badTerm, undefined);
+    deepEqual(seen, [1, 2]);
+    equal(result.iteration, 2);
+    equal(result.lastCheckpoint, 2);
+    const kept = await readCheckpoint(`${dir}/c.vxck`);
+    equal(kept.state.iteration, 2);
+    deepEqual([...kept.tensors["G/w"]!.data], [1]);
+  });
+});
+
+Deno.test("faults/non-finite: a hook's non-finite measure stops the run like a loss", async () => {
+  await withTempDir(async (dir) => {
+    const result = await runLoop({
+      itersPerEpoch: 10,
+      epochs: 1,
+      step: () => ({ terms: { "G.total": 1 }, lr: {} }),
+      save: () => ({ state: {}, tensors: {} }),
+    }, {
+      checkpointPath: `${dir}/c.vxck`,
+      checkpointMinutes: 0,
+      hooks: {
+        onStepEnd: ({ iteration }) => {
+          if (iteration === 3) throw new NonFiniteError("diagnostics.labelSensitivity", NaN);
+        },
+      },
+    });
+    equal(result.reason, "non-finite");
+    deepEqual(result.badMeasure, { name: "diagnostics.labelSensitivity", value: NaN });
+    equal(result.iteration, 4);
+    equal(result.lastCheckpoint, 3);
   });
 });

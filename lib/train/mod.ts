@@ -12,3 +12,5 @@ export * from "./checkpoint.ts";
 export * from "./metrics.ts";
 export * from "./progress.ts";
 export * from "./lean_grads.ts";
+export * from "./non_finite.ts";
+export * from "./checkpoint_state.ts";
