@@ -17,9 +17,10 @@ import { readManifest } from "../lib/data/source.ts";
 import { DataError } from "../lib/data/errors.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
 import { main as dataMain } from "../tasks/data.ts";
+import { main as trainMain } from "../tasks/train.ts";
 import ablation from "../experiments/9ada9179.ts";
 import { captured } from "./capture.ts";
-import { writeTinyCorpus } from "./tiny_corpus.ts";
+import { tinyTrainArgs, writeTinyCorpus } from "./tiny_corpus.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
 
@@ -583,5 +584,347 @@ Deno.test("faults/non-finite: a hook's non-finite measure stops the run like a l
     deepEqual(result.badMeasure, { name: "diagnostics.labelSensitivity", value: NaN });
     equal(result.iteration, 4);
     equal(result.lastCheckpoint, 3);
+  });
+});
+
+// --- Training runs: the same faults through `deno task train` --------------------------------------
+
+const repo = new URL("../", import.meta.url);
+const train = (args: string[]) => captured(() => trainMain(tinyTrainArgs(manifest, args)));
+
+/** The only run directory under `root`. */
+function onlyRun(root: string, id = "9ada9179"): string {
+  const dirs = [...Deno.readDirSync(`${root}/${id}`)].map((e) => e.name);
+  equal(dirs.length, 1);
+  return `${root}/${id}/${dirs[0]}`;
+}
+
+/** Iterations recorded in a JSONL file of a run. */
+async function iterationsIn(path: string): Promise<number[]> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((l) => l.trim()).map((l) => JSON.parse(l).iteration);
+}
+
+const range = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+Deno.test("faults/train: a second resume of a running run is refused naming the holder", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        new URL("tasks/train.ts", repo).pathname,
+        ...tinyTrainArgs(manifest, ["--resume", dir, "--max-steps", "25"]),
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Wait until the child holds the run.
+    const holder = async () => {
+      try {
+        return JSON.parse(await Deno.readTextFile(`${dir}/run.lock`)).pid;
+      } catch {
+        return null;
+      }
+    };
+    const deadline = Date.now() + 60_000;
+    while ((await holder()) !== child.pid && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const second = await train(["--resume", dir, "--max-steps", "5"]);
+    const status = await child.status;
+    const childErr = new TextDecoder().decode(
+      await new Response(child.stderr).arrayBuffer(),
+    );
+    equal(status.code, 0, childErr);
+    equal(second.value, 1);
+    match(
+      second.err,
+      new RegExp(
+        `^Cannot resume run '${dir}': it is in use by process ${child.pid} \\(train --resume, since \\d{4}-`,
+      ),
+    );
+    equal(second.err.trim().split("\n").length, 1);
+    // One writer: the checkpoint and metrics.jsonl agree, with no gap and no repeat.
+    equal((await readCheckpoint(`${dir}/checkpoint.vxck`)).state.iteration, 27);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 27));
+    const later = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(later.value, 0, later.err);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 28));
+  });
+});
+
+Deno.test("faults/train: a damaged checkpoint is refused on resume in one line", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "1"])).value, 0);
+    const dir = onlyRun(root);
+    const path = `${dir}/checkpoint.vxck`;
+    const good = await Deno.readFile(path);
+    const flipped = good.slice();
+    const mid = Math.floor(good.length / 2);
+    for (let i = mid; i < mid + 64; i++) flipped[i] = flipped[i]! ^ 0xff;
+    await Deno.writeFile(path, flipped);
+    const r = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(r.value, 1);
+    match(
+      r.err,
+      /^Cannot resume run '.*': Cannot read checkpoint '.*': checksum mismatch .*damaged$/,
+    );
+    equal(r.err.trim().split("\n").length, 1);
+    // Bad state fields, with a valid checksum (as a buggy writer would leave them).
+    for (
+      const [field, value, expected] of [
+        ["sampler", null, /state field 'sampler' is null, expected an object$/],
+        ["iteration", "abc", /state field 'iteration' is "abc", expected a whole number ≥ 0$/],
+      ] as const
+    ) {
+      await Deno.writeFile(path, good);
+      const contents = await readCheckpoint(path);
+      (contents.state as Record<string, unknown>)[field] = value;
+      await writeCheckpoint(path, contents);
+      const bad = await train(["--resume", dir, "--max-steps", "1"]);
+      equal(bad.value, 1, field);
+      match(bad.err, /^Cannot resume run '.*': Cannot load checkpoint '.*checkpoint\.vxck': /);
+      match(bad.err.trim(), expected);
+      equal(bad.err.trim().split("\n").length, 1);
+      await Deno.writeFile(path, flipped);
+    }
+  });
+});
+
+Deno.test("faults/train: NaN weights with a finite loss stop the run the documented way", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    const before = await Deno.readFile(`${dir}/checkpoint.vxck`);
+    const r = await train([
+      "--resume",
+      dir,
+      "--force",
+      "--max-steps",
+      "20",
+      "--set",
+      "optimizers.generator.lr=1",
+      "--set",
+      "optimizers.discriminator.lr=1",
+    ]);
+    equal(r.value, 1, r.err);
+    equal(r.err, "");
+    match(
+      r.out,
+      /^Training stopped: (loss term '[DG]\.\w+' is (NaN|-?Infinity) at iteration \d+|weight '[DG]\/[\w/]+' is (NaN|-?Infinity) after iteration \d+); the last good checkpoint \(iteration 2\) is kept in /m,
+    );
+    deepEqual(await Deno.readFile(`${dir}/checkpoint.vxck`), before);
+    const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    equal(info.status, "non-finite");
+    match(await Deno.readTextFile(`${dir}/report.md`), /stopped: a loss was not finite|non-finite/);
+  });
+});
+
+Deno.test("faults/train: --force keeps the old config until a checkpoint is written under the new one", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    const oldConfig = await Deno.readTextFile(`${dir}/config.yaml`);
+    const diverged = await train([
+      "--resume",
+      dir,
+      "--force",
+      "--set",
+      "optimizers.discriminator.lr=1e6",
+      "--set",
+      "optimizers.generator.lr=1e6",
+    ]);
+    equal(diverged.value, 1);
+    equal(await Deno.readTextFile(`${dir}/config.yaml`), oldConfig);
+    // Before: `its checkpoint was written with config …, this config is …`.
+    const plain = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(plain.value, 0, plain.err);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 3));
+    // A forced resume that writes a checkpoint makes the new config the run's.
+    const forced = await train([
+      "--resume",
+      dir,
+      "--force",
+      "--max-steps",
+      "1",
+      "--set",
+      "trainer.seed=7",
+    ]);
+    equal(forced.value, 0, forced.err);
+    match(await Deno.readTextFile(`${dir}/config.yaml`), /^ {2}seed: 7$/m);
+    const again = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(again.value, 0, again.err);
+    deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.startsWith("config")),
+      ["config.yaml"],
+    );
+  });
+});
+
+Deno.test("faults/train: a path-like id never leaves --out", async () => {
+  await withTempDir(async (root) => {
+    const out = `${root}/runs`;
+    const r = await train([
+      "experiments/9ada9179.ts",
+      "--out",
+      out,
+      "--max-steps",
+      "1",
+      "--set",
+      "meta.id=../../escaped",
+    ]);
+    equal(r.value, 1);
+    match(r.err, /Invalid experiment field 'meta\.id': "\.\.\/\.\.\/escaped": it contains "\/"/);
+    deepEqual([...Deno.readDirSync(root)].map((e) => e.name), []);
+  });
+});
+
+Deno.test("faults/train: an empty dataset is refused before any model is built", async () => {
+  await withTempDir(async (root) => {
+    const empty = `${root}/empty.csv`;
+    await Deno.writeTextFile(empty, "path,speaker\n");
+    const r = await captured(() =>
+      trainMain(
+        tinyTrainArgs(empty, [
+          "experiments/9ada9179.ts",
+          "--out",
+          `${root}/runs`,
+          "--max-steps",
+          "1",
+        ]),
+      )
+    );
+    equal(r.value, 1);
+    equal(r.err.trim(), `Cannot use dataset '${empty}': it has no usable utterances`);
+    ok(!r.err.includes("nIn"));
+  });
+});
+
+Deno.test("faults/train: diagnostics.jsonl is trimmed on resume like metrics.jsonl", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    // A resume that "dies" while showing iteration 7, its last checkpoint still at 2.
+    const write = (text: string) => {
+      if (text.includes(" it 7/")) throw new Error("killed");
+    };
+    const { runExperimentConfig, trainExperiment } = await import("../lib/experiment/run.ts");
+    const exp = await runExperimentConfig(dir);
+    await rejects(
+      trainExperiment(exp, {
+        resume: dir,
+        maxSteps: 10,
+        log: () => {},
+        progress: { write, inPlace: false, intervalMs: 0 },
+      }),
+      /killed/,
+    );
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 6));
+    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [2, 4, 6]);
+    const r = await train(["--resume", dir, "--max-steps", "4"]);
+    equal(r.value, 0, r.err);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 6));
+    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [2, 4, 6]);
+  });
+});
+
+/**
+ * Make writes of checkpoint temporary files fail after half their first
+ * chunk, as a full disk does; returns the function that undoes it. Used
+ * where no tmpfs can be mounted.
+ */
+function injectCheckpointNoSpace(): () => void {
+  const open = Deno.open;
+  // deno-lint-ignore no-explicit-any
+  const deno = Deno as any;
+  deno.open = async (path: string | URL, options?: Deno.OpenOptions) => {
+    const file = await open(path, options);
+    if (/checkpoint\.vxck\.\d+\.[0-9a-f]{8}\.tmp$/.test(String(path))) {
+      const write = file.write.bind(file);
+      let calls = 0;
+      file.write = async (bytes: Uint8Array) => {
+        if (calls++ > 0) throw new Error("No space left on device (os error 28)");
+        return await write(bytes.subarray(0, Math.ceil(bytes.length / 2)));
+      };
+    }
+    return file;
+  };
+  return () => void (deno.open = open);
+}
+
+Deno.test("faults/train: a full disk is one line, exit 1, no partial file, run.json failed; resume works after", async () => {
+  const fs = await mountTmpfs("8m");
+  const root = fs?.dir ?? await Deno.makeTempDir({ prefix: "voxlab-faults-" });
+  // A checkpoint large beside the other files, so that it is the write that fails.
+  const big = ["--set", "model.generator.widths=[16, 32, 32]", "--set", "trainer.sampleEvery=0"];
+  try {
+    const first = await train([
+      "experiments/9ada9179.ts",
+      "--out",
+      root,
+      "--max-steps",
+      "1",
+      ...big,
+    ]);
+    equal(first.value, 0, first.err);
+    const dir = onlyRun(root);
+    const checkpoint = `${dir}/checkpoint.vxck`;
+    const before = await Deno.readFile(checkpoint);
+    const filler = `${root}/filler`;
+    let undo = () => {};
+    if (fs) {
+      // Fill the disk, then leave room for the small files but not for a new checkpoint.
+      const f = await Deno.open(filler, { write: true, create: true });
+      const chunk = new Uint8Array(64 * 1024);
+      try {
+        while (true) await f.write(chunk);
+      } catch { /* full */ }
+      f.close();
+      const { size } = await Deno.stat(filler);
+      await Deno.truncate(filler, size - Math.floor(before.length / 2) - 128 * 1024);
+    } else {
+      undo = injectCheckpointNoSpace();
+    }
+    let r;
+    try {
+      r = await train(["--resume", dir, "--max-steps", "3", ...big]);
+    } finally {
+      undo();
+    }
+    equal(r.value, 1);
+    equal(r.err.trim(), `Cannot write '${checkpoint}': No space left on device (os error 28)`);
+    deepEqual(temps(dir), []);
+    deepEqual(await Deno.readFile(checkpoint), before);
+    const info = JSON.parse(await Deno.readTextFile(`${dir}/run.json`));
+    equal(info.status, "failed");
+    equal(info.statusMessage, r.err.trim());
+    equal(info.iteration, 1);
+    match(await Deno.readTextFile(`${dir}/report.md`), /No space left on device/);
+    // Space freed: the run resumes from its last checkpoint, metrics without a gap or repeat.
+    await Deno.remove(filler).catch(() => {});
+    const again = await train(["--resume", dir, "--max-steps", "2", ...big]);
+    equal(again.value, 0, again.err);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 3));
+  } finally {
+    if (fs) await fs.unmount();
+    else await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("faults/train: temporary files left by a killed writer are removed on the next start", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "1"])).value, 0);
+    const dir = onlyRun(root);
+    // What kill -9 during a write leaves: the old fixed name, and a unique name of a dead process.
+    await Deno.writeFile(`${dir}/checkpoint.vxck.tmp`, new Uint8Array(2_400_000));
+    await Deno.writeFile(`${dir}/run.json.${2 ** 22 + 7}.0badf00d.tmp`, new Uint8Array(10));
+    const r = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(r.value, 0, r.err);
+    match(r.out, /^voxlab: removed 2 temporary file\(s\) left by a killed writer \(2\.4 MB\): /m);
+    deepEqual(temps(dir), []);
   });
 });
