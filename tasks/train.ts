@@ -17,6 +17,7 @@ import {
 import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
 import { RunDirError } from "../lib/experiment/run_dir.ts";
 import { CheckpointError } from "../lib/train/checkpoint.ts";
+import { IoError, LockedError } from "../lib/io/mod.ts";
 import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
@@ -91,6 +92,8 @@ export async function main(args: string[]): Promise<number> {
     LabelError,
     RangeError,
     SyntaxError, // a broken metrics.jsonl line, named by readMetrics
+    IoError, // a full disk, a read-only --out: the path and the cause
+    LockedError, // another process is writing the run
   ];
   return await runKnown(known, async () => {
     const backendName = choiceFlag("--backend", v.backend, BACKEND_NAMES);
