@@ -31,6 +31,7 @@
 import { crc32 } from "node:zlib";
 import { tf } from "../deps.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
+import { indexOfNonFinite } from "./non_finite.ts";
 
 const MAGIC = [0x56, 0x58, 0x43, 0x4b]; // "VXCK"
 /** The format version {@linkcode writeCheckpoint} writes. */
@@ -252,7 +253,7 @@ export async function readCheckpoint<S = Record<string, unknown>>(
     const raw = bytes.slice(from, from + e.bytes).buffer;
     const data = e.dtype === "int32" ? new Int32Array(raw) : new Float32Array(raw);
     if (data instanceof Float32Array) {
-      const j = data.findIndex((v) => !Number.isFinite(v));
+      const j = indexOfNonFinite(data);
       if (j >= 0) throw bad(`has a non-finite value (${data[j]} at index ${j})`);
     }
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };

@@ -10,7 +10,7 @@
  */
 import { type CheckpointContents, writeCheckpoint } from "./checkpoint.ts";
 import type { MetricsWriter } from "./metrics.ts";
-import { NonFiniteError, type NonFiniteValue } from "./non_finite.ts";
+import { indexOfNonFinite, NonFiniteError, type NonFiniteValue } from "./non_finite.ts";
 import type { ProgressBar } from "./progress.ts";
 
 /** Where the loop is. All counts are 0-based before the step and 1-based in records. */
@@ -244,7 +244,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     if (!checkpointPath) return true;
     const contents = task.save();
     for (const [name, t] of Object.entries(contents.tensors)) {
-      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      const i = indexOfNonFinite(t.data);
       if (i >= 0) {
         badTensor = { name, value: t.data[i]! };
         return false;

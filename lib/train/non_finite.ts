@@ -35,10 +35,11 @@ export class NonFiniteError extends Error {
 
 /**
  * The first tensor (in key order) holding a NaN or an infinity, with that
- * value, or `null` when all are finite. One value is read back for the
- * whole set: the sum of `x · 0` over every tensor is 0 exactly when every
- * element is finite (`NaN · 0` and `±∞ · 0` are NaN), so a finite set costs
- * one small download, whatever its size.
+ * value, or `null` when all are finite. One value is read back for a finite
+ * set, whatever its size: the sum of all elements, which is finite only if
+ * every element is (a NaN or an infinity makes any sum NaN or infinite).
+ * Only when that sum is not finite (or overflowed) are the tensors read and
+ * searched.
  *
  * @example
  * ```ts
@@ -48,17 +49,37 @@ export class NonFiniteError extends Error {
  * const ok = { a: tf.tensor1d([1, 2]) }, bad = { a: tf.tensor1d([1, 2]), b: tf.tensor1d([0, NaN]) };
  * console.assert(firstNonFinite(ok) === null);
  * console.assert(firstNonFinite(bad)?.name === "b");
+ * console.assert(firstNonFinite({ big: tf.tensor1d([3e38, 3e38]) }) === null); // the sum overflows
  * ```
  */
 export function firstNonFinite(tensors: Record<string, tf.Tensor>): NonFiniteValue | null {
   const list = Object.entries(tensors);
   if (list.length === 0) return null;
-  const probe = tf.tidy(() => tf.addN(list.map(([, t]) => tf.sum(tf.mul(t, 0)))).dataSync()[0]!);
-  if (probe === 0) return null;
+  const sum = tf.tidy(() => tf.addN(list.map(([, t]) => tf.sum(t.toFloat()))).dataSync()[0]!);
+  if (Number.isFinite(sum)) return null;
   for (const [name, t] of list) {
-    const values = t.dataSync();
-    const i = values.findIndex((v) => !Number.isFinite(v));
-    if (i >= 0) return { name, value: values[i]! };
+    const i = indexOfNonFinite(t.dataSync());
+    if (i >= 0) return { name, value: t.dataSync()[i]! };
   }
   return null;
+}
+
+/**
+ * The index of the first NaN or infinity in `values`, or -1. (`v - v` is 0
+ * for every finite `v` and NaN otherwise; a plain loop, several times faster
+ * than `findIndex` with `Number.isFinite` on large arrays.)
+ *
+ * @example
+ * ```ts
+ * import { indexOfNonFinite } from "./non_finite.ts";
+ * console.assert(indexOfNonFinite(new Float32Array([1, Infinity])) === 1);
+ * console.assert(indexOfNonFinite(new Float32Array([1, 2])) === -1);
+ * ```
+ */
+export function indexOfNonFinite(values: ArrayLike<number>): number {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v - v !== 0) return i;
+  }
+  return -1;
 }
