@@ -16,6 +16,7 @@ export * from "./lib/random.ts";
 export * from "./lib/backend/mod.ts";
 export * from "./lib/experiment/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/runs/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/loss/mod.ts";
 export * from "./lib/data/mod.ts";

@@ -99,47 +99,7 @@ export function usageError(cli: { name: string; prefix?: string }, message: stri
   return 1;
 }
 
-/**
- * Read an integer flag.
- *
- * @param flag The flag as the user typed it, e.g. `--threads`.
- * @param text The flag's value.
- * @param min The smallest value allowed.
- * @throws {RangeError} when `text` is not an integer >= `min`.
- * @example Zero threads means one per core
- * ```ts
- * import { intFlag } from "./cli.ts";
- * console.assert(intFlag("--threads", "0", 0) === 0);
- * ```
- */
-export function intFlag(flag: string, text: string, min = 1): number {
-  const n = Number(text);
-  if (text.trim() === "" || !Number.isInteger(n) || n < min) {
-    throw new RangeError(`Invalid ${flag} '${text}': expected an integer >= ${min}`);
-  }
-  return n;
-}
-
-/**
- * Read a flag that must be one of a fixed list of names.
- *
- * @throws {RangeError} when `text` is not in `choices`.
- * @example A backend name
- * ```ts
- * import { choiceFlag } from "./cli.ts";
- * const backend = choiceFlag("--backend", "cpu", ["cpu", "wasm"] as const);
- * ```
- */
-export function choiceFlag<T extends string>(
-  flag: string,
-  text: string,
-  choices: readonly T[],
-): T {
-  if (!(choices as readonly string[]).includes(text)) {
-    throw new RangeError(`Invalid ${flag} '${text}': expected one of ${choices.join(", ")}`);
-  }
-  return text as T;
-}
+export { choiceFlag, intFlag } from "../lib/flags.ts";
 
 /** Options for {@linkcode userPath}. */
 export interface UserPathOptions {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { CompareError, compareRunDirs } from "../lib/eval/compare.ts";
+import { CompareError, compareRunDirs } from "../lib/runs/compare.ts";
 import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task compare <run dir>... [options]

@@ -16,7 +16,7 @@ import {
   parseTarget,
   targetLabels,
 } from "../lib/eval/convert.ts";
-import { loadRunGenerator } from "../lib/eval/load_run.ts";
+import { loadRunGenerator } from "../lib/runs/load_run.ts";
 import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { RunDirError, writeReport } from "../lib/experiment/run_dir.ts";
+import { RunDirError, writeReport } from "../lib/runs/run_dir.ts";
 import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task report <run dir>

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { parseGrid, runSweep, SweepError } from "../lib/eval/sweep.ts";
+import { parseGrid, runSweep, SweepError } from "../lib/runs/sweep.ts";
 import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =

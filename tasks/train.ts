@@ -4,21 +4,9 @@
  *
  * @module
  */
-import { BACKEND_NAMES, BackendError, initBackend } from "../lib/backend/mod.ts";
-import { DataError } from "../lib/data/errors.ts";
-import { LabelError } from "../lib/data/labels.ts";
-import {
-  applyOverrides,
-  type Experiment,
-  ExperimentLoadError,
-  loadExperiment,
-  OverrideError,
-} from "../lib/experiment/mod.ts";
-import { runExperimentConfig, trainExperiment } from "../lib/experiment/run.ts";
-import { RunDirError } from "../lib/experiment/run_dir.ts";
-import { CheckpointError } from "../lib/train/checkpoint.ts";
-import { IoError, LockedError } from "../lib/io/mod.ts";
-import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { BACKEND_NAMES } from "../lib/backend/mod.ts";
+import { TRAIN_ERRORS, TRAIN_FLAGS, trainAndPrint, trainJob } from "../lib/runs/train_main.ts";
+import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
        deno task train --resume <run dir> [<experiment.ts>] [options]
@@ -47,87 +35,19 @@ Relative paths are taken from the directory you run the task in.
 Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint;
 a second Ctrl-C quits at once (the last checkpoint on disk is kept).`;
 
-/** Parse a duration: plain seconds or a number with s, m or h. */
-export function parseDuration(text: string): number {
-  const m = text.trim().match(/^(\d+(?:\.\d+)?)\s*(s|m|h)?$/);
-  if (!m) {
-    throw new RangeError(
-      `Invalid --max-time '${text}': expected seconds or a number with s, m or h`,
-    );
-  }
-  const unit = { s: 1, m: 60, h: 3600 }[(m[2] ?? "s") as "s" | "m" | "h"];
-  return Number(m[1]) * unit;
-}
-
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const cli = {
-    name: "train",
-    usage: USAGE,
-    options: {
-      set: { type: "string", multiple: true, default: [] as string[] },
-      data: { type: "string" },
-      backend: { type: "string", default: "auto" },
-      threads: { type: "string", default: "0" },
-      "max-steps": { type: "string" },
-      "max-time": { type: "string" },
-      resume: { type: "string" },
-      force: { type: "boolean", default: false },
-      out: { type: "string" },
-    },
-  } as const;
+  const cli = { name: "train", usage: USAGE, options: TRAIN_FLAGS } as const;
   const parsed = parseTaskArgs(args, cli);
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
   if (parsed.positionals.length > 1 || (parsed.positionals.length === 0 && !v.resume)) {
     return usageError(cli, "Cannot train: expected one experiment file");
   }
-  const known = [
-    ExperimentLoadError,
-    OverrideError,
-    RunDirError,
-    CheckpointError,
-    BackendError,
-    DataError,
-    LabelError,
-    RangeError,
-    SyntaxError, // a broken metrics.jsonl line, named by readMetrics
-    IoError, // a full disk, a read-only --out: the path and the cause
-    LockedError, // another process is writing the run
-  ];
-  return await runKnown(known, async () => {
-    const backendName = choiceFlag("--backend", v.backend, BACKEND_NAMES);
-    const threads = intFlag("--threads", v.threads, 0);
-    const maxSteps = v["max-steps"] !== undefined
-      ? intFlag("--max-steps", v["max-steps"])
-      : undefined;
-    const maxSeconds = v["max-time"] !== undefined ? parseDuration(v["max-time"]) : undefined;
-
-    const resume = v.resume !== undefined ? userPath(v.resume) : undefined;
-    let exp: Experiment = parsed.positionals[0]
-      ? await loadExperiment(userPath(parsed.positionals[0]))
-      : await runExperimentConfig(resume!);
-    const overrides = [...v.set];
-    if (v.data !== undefined) {
-      overrides.push(`data.dataset=${v.data === "demo" ? "null" : userPath(v.data)}`);
-    }
-    exp = applyOverrides(exp, overrides);
-
-    const backend = await initBackend({ backend: backendName, threads });
-    const result = await trainExperiment(exp, {
-      root: v.out !== undefined ? userPath(v.out) : userPath("runs", { base: "project" }),
-      ...(resume ? { resume } : {}),
-      force: v.force,
-      ...(maxSteps !== undefined ? { maxSteps } : {}),
-      ...(maxSeconds !== undefined ? { maxSeconds } : {}),
-      backend: { name: backend.name, threads: backend.threads },
-      overrides,
-      handleSignals: true,
-    });
-    console.log(result.message);
-    console.log(`voxlab: report ${result.report}`);
-    return result.loop.reason === "non-finite" ? 1 : 0;
-  });
+  return await runKnown(
+    TRAIN_ERRORS,
+    () => trainAndPrint(trainJob(v, parsed.positionals[0], (p, base) => userPath(p, { base }))),
+  );
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -2,7 +2,7 @@ import { deepEqual, equal, match, ok } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
 import { YAML } from "../lib/deps.ts";
 import { applyOverrides, diff, type Experiment, formatDiff } from "../lib/experiment/mod.ts";
-import { buildTrainer, loadExperimentData, type Trainer } from "../lib/experiment/run.ts";
+import { buildTrainer, loadExperimentData, type Trainer } from "../lib/runs/trainer.ts";
 import { toTensors } from "../lib/data/batches.ts";
 import { generatorGradients } from "../lib/train/step.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";

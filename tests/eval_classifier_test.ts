@@ -1,6 +1,6 @@
 import { equal, ok, throws } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
-import { conversionAccuracy, type GeneratorFn } from "../lib/eval/diagnostics.ts";
+import { conversionAccuracy, type GeneratorFn } from "../lib/eval/diagnostics/measures.ts";
 import { SpeakerClassifier } from "../lib/eval/speaker_classifier.ts";
 import { Rng } from "../lib/random.ts";
 

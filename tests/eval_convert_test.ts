@@ -12,10 +12,10 @@ import {
   parseTarget,
   targetLabels,
 } from "../lib/eval/convert.ts";
-import { loadRunGenerator } from "../lib/eval/load_run.ts";
+import { loadRunGenerator } from "../lib/runs/load_run.ts";
 import { main as convertMain } from "../tasks/convert.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
-import { trainExperiment } from "../lib/experiment/run.ts";
+import { trainExperiment } from "../lib/runs/train.ts";
 import ablation from "../experiments/9ada9179.ts";
 import { TINY_SET } from "./tiny_corpus.ts";
 

@@ -7,7 +7,7 @@ import {
   type GeneratorFn,
   identityDistance,
   labelSensitivity,
-} from "../lib/eval/diagnostics.ts";
+} from "../lib/eval/diagnostics/measures.ts";
 import {
   frameMcd,
   mcd,

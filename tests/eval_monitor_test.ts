@@ -1,6 +1,6 @@
 import { equal, match, ok, rejects } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
-import type { GeneratorFn } from "../lib/eval/diagnostics.ts";
+import type { GeneratorFn } from "../lib/eval/diagnostics/measures.ts";
 import {
   collapseWarning,
   diagnosticsMarkdown,
@@ -9,8 +9,8 @@ import {
   diagnosticsSection,
   evaluateDiagnostics,
   readDiagnostics,
-} from "../lib/eval/monitor.ts";
-import { CompareError, compareRunDirs, resolveRunDir } from "../lib/eval/compare.ts";
+} from "../lib/eval/diagnostics/mod.ts";
+import { CompareError, compareRunDirs, resolveRunDir } from "../lib/runs/compare.ts";
 import { main as compareMain } from "../tasks/compare.ts";
 import { experimentToYaml } from "../lib/experiment/serialize.ts";
 import { MetricsWriter } from "../lib/train/metrics.ts";

@@ -4,8 +4,8 @@ import { type DatasetItem, SpectrogramDataset } from "../lib/data/dataset.ts";
 import { LabelSchema } from "../lib/data/labels.ts";
 import { resolveFeatures } from "../lib/data/spectrogram.ts";
 import { convertUtterance } from "../lib/eval/convert.ts";
-import { evaluateDiagnostics } from "../lib/eval/monitor.ts";
-import { buildProbe, sentenceKey } from "../lib/eval/probe.ts";
+import { evaluateDiagnostics } from "../lib/eval/diagnostics/evaluate.ts";
+import { buildProbe, sentenceKey } from "../lib/eval/diagnostics/probe.ts";
 import { Rng } from "../lib/random.ts";
 
 await initBackend({ backend: "cpu", quiet: true });

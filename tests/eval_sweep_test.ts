@@ -1,5 +1,5 @@
 import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
-import { expandGrid, parseGrid, runSweep, SweepError } from "../lib/eval/sweep.ts";
+import { expandGrid, parseGrid, runSweep, SweepError } from "../lib/runs/sweep.ts";
 import { main as sweepMain } from "../tasks/sweep.ts";
 
 /**
@@ -99,7 +99,7 @@ Deno.test("runSweep, one at a time, shows each run's output live", async () => {
     await Deno.writeTextFile(
       runner,
       `import { parseGrid, runSweep } from ${
-        JSON.stringify(new URL("../lib/eval/sweep.ts", import.meta.url).href)
+        JSON.stringify(new URL("../lib/runs/sweep.ts", import.meta.url).href)
       };
 await runSweep(Deno.args[0], { grid: parseGrid(["trainer.batchSize=1", "trainer.lr=1"]),
   out: Deno.args[1], trainScript: Deno.args[2], log: () => {} });

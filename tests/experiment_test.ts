@@ -2,7 +2,6 @@ import { deepEqual, equal, match, notEqual, ok, rejects, throws } from "node:ass
 import {
   applyOverrides,
   configHash,
-  createRunDir,
   diff,
   experimentFromYaml,
   experimentToYaml,
@@ -14,6 +13,7 @@ import {
   validateExperiment,
   without,
 } from "../lib/experiment/mod.ts";
+import { createRunDir } from "../lib/runs/run_dir.ts";
 import { CheckpointError, readCheckpoint, writeCheckpoint } from "../lib/train/checkpoint.ts";
 import { MetricsWriter, readMetrics, truncateMetrics } from "../lib/train/metrics.ts";
 import { formatDuration, formatProgress, ProgressBar } from "../lib/train/progress.ts";
@@ -23,9 +23,9 @@ import {
   generatorDiagram,
   generatorTrainingDiagram,
   layerLabel,
-} from "../lib/experiment/mermaid.ts";
+} from "../lib/runs/mermaid.ts";
 import { describeDiscriminator, describeGenerator } from "../lib/model/mod.ts";
-import { termWeights } from "../lib/experiment/run.ts";
+import { termWeights } from "../lib/runs/primitives.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
 

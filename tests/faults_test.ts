@@ -812,7 +812,7 @@ Deno.test("faults/train: diagnostics.jsonl is trimmed on resume like metrics.jso
     const write = (text: string) => {
       if (text.includes(" it 7/")) throw new Error("killed");
     };
-    const { runExperimentConfig, trainExperiment } = await import("../lib/experiment/run.ts");
+    const { runExperimentConfig, trainExperiment } = await import("../lib/runs/train.ts");
     const exp = await runExperimentConfig(dir);
     await rejects(
       trainExperiment(exp, {

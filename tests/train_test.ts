@@ -1,11 +1,13 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
 import { applyOverrides, diff } from "../lib/experiment/mod.ts";
-import { buildTrainer, loadExperimentData, trainExperiment } from "../lib/experiment/run.ts";
+import { buildTrainer, loadExperimentData } from "../lib/runs/trainer.ts";
+import { trainExperiment } from "../lib/runs/train.ts";
 import { readCheckpoint } from "../lib/train/checkpoint.ts";
 import { runLoop } from "../lib/train/loop.ts";
 import { MetricsWriter, readMetrics } from "../lib/train/metrics.ts";
-import { main as trainMain, parseDuration } from "../tasks/train.ts";
+import { main as trainMain } from "../tasks/train.ts";
+import { parseDuration } from "../lib/flags.ts";
 import { main as reportMain } from "../tasks/report.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";

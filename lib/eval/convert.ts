@@ -22,7 +22,7 @@ import { resample } from "../data/resample.ts";
 import { toWaveform } from "../data/griffin_lim.ts";
 import { writeWavFile } from "../data/wav.ts";
 import { Progress } from "../data/progress.ts";
-import type { GeneratorFn } from "./diagnostics.ts";
+import type { GeneratorFn } from "./diagnostics/measures.ts";
 
 /** Options for {@linkcode convertUtterance}. */
 export interface ConvertUtteranceOptions {

@@ -1,7 +1,8 @@
 /**
- * Experiments as code: the experiment type, composition ({@linkcode extend},
- * {@linkcode without}), {@linkcode diff} by dot path, `--set` overrides, YAML,
- * the config hash, loading experiment files, and run records.
+ * Experiments as code, pure config: the experiment type, validation,
+ * composition ({@linkcode extend}, {@linkcode without}), {@linkcode diff} by
+ * dot path, `--set` overrides, YAML and the config hash, and loading
+ * experiment files.
  *
  * @module
  */
@@ -12,7 +13,3 @@ export * from "./diff.ts";
 export * from "./overrides.ts";
 export * from "./serialize.ts";
 export * from "./load.ts";
-export * from "./mermaid.ts";
-export * from "./record.ts";
-export * from "./run_dir.ts";
-export * from "./run.ts";

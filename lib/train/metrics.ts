@@ -4,6 +4,7 @@
  *
  * @module
  */
+import type { GanStepResult } from "./step.ts";
 
 /** One line of `metrics.jsonl`. */
 export interface MetricsRecord {
@@ -21,6 +22,25 @@ export interface MetricsRecord {
   elapsed: number;
   /** Wall-clock time the iteration ended, ISO 8601. */
   time: string;
+}
+
+/**
+ * Per-iteration values: `D.<term>` is the mean over the critic updates,
+ * `G.<term>` the generator update's value (both unweighted), and `D.total` /
+ * `G.total` the weighted sums that were minimised.
+ */
+export function reportTerms(result: GanStepResult): Record<string, number> {
+  const terms: Record<string, number> = {};
+  const n = result.critic.length;
+  if (n > 0) {
+    for (const name of Object.keys(result.critic[0]!.values)) {
+      terms[`D.${name}`] = result.critic.reduce((s, r) => s + (r.values[name] ?? NaN), 0) / n;
+    }
+    terms["D.total"] = result.critic.reduce((s, r) => s + r.total, 0) / n;
+  }
+  for (const [name, v] of Object.entries(result.generator.values)) terms[`G.${name}`] = v;
+  terms["G.total"] = result.generator.total;
+  return terms;
 }
 
 /**

@@ -13,7 +13,8 @@ import { YAML } from "../deps.ts";
 import { diff } from "../experiment/diff.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { readMetrics } from "../train/metrics.ts";
-import { collapseWarning, type DiagnosticsRecord, readDiagnostics } from "./monitor.ts";
+import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
+import { collapseWarning, readDiagnostics } from "../eval/diagnostics/records.ts";
 
 /** A run could not be read; the message names the run and the problem. */
 export class CompareError extends Error {

@@ -6,16 +6,16 @@
  */
 import { join } from "node:path";
 import { plotLossCurves } from "../eval/plots.ts";
-import { diagnosticsSection } from "../eval/monitor.ts";
+import { diagnosticsSection } from "../eval/diagnostics/report.ts";
 import type { SpectrogramDataset } from "../data/dataset.ts";
 import { type AttributeSpec, LabelSchema, type LabelValues } from "../data/labels.ts";
 import { type FeatureConfig, resolveFeatures } from "../data/spectrogram.ts";
 import { describeDiscriminator, describeGenerator } from "../model/mod.ts";
 import { readMetrics } from "../train/metrics.ts";
-import { diff, formatDiff } from "./diff.ts";
-import { renderReport, type RunInfo } from "./record.ts";
-import { configHash, experimentFromYaml, experimentToYaml } from "./serialize.ts";
-import type { Experiment } from "./types.ts";
+import { diff, formatDiff } from "../experiment/diff.ts";
+import { renderReport, type RunInfo } from "./report.ts";
+import { configHash, experimentFromYaml, experimentToYaml } from "../experiment/serialize.ts";
+import type { Experiment } from "../experiment/types.ts";
 
 /** File names inside a run directory. */
 export const RUN_FILES = {

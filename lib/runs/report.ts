@@ -13,7 +13,7 @@ import {
   generatorTrainingDiagram,
   type LayerInfo,
 } from "./mermaid.ts";
-import type { Experiment, OptimizerSpec, ScheduleSpec, TermSpec } from "./types.ts";
+import type { Experiment, OptimizerSpec, ScheduleSpec, TermSpec } from "../experiment/types.ts";
 import type { MetricsRecord } from "../train/metrics.ts";
 
 /** The run's status: still running, or why it stopped. */

@@ -3,9 +3,10 @@
  * another or N at a time, into one sweep directory, and end with the
  * comparison table of all runs.
  *
- * Each run is a separate `deno task train` process (`tasks/train.ts
- * <experiment> --set key=value … --out <sweep dir>/<run name>`), so runs
- * cannot disturb each other's tfjs state and a crash stops only its own run.
+ * Each run is a separate training process (`lib/runs/train_main.ts
+ * <experiment> --set key=value … --out <sweep dir>/<run name>`, the flags of
+ * `deno task train`), so runs cannot disturb each other's tfjs state and a
+ * crash stops only its own run.
  *
  * @module
  */
@@ -107,7 +108,7 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
   trainArgs?: readonly string[];
   /**
    * The training entry point run for each point.
-   * @default {tasks/train.ts of this repository}
+   * @default {lib/runs/train_main.ts}
    */
   trainScript?: string;
   /**
@@ -188,7 +189,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
     throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
   }
   const log = options.log ?? ((l: string) => console.log(l));
-  const script = options.trainScript ?? new URL("../../tasks/train.ts", import.meta.url).pathname;
+  const script = options.trainScript ?? new URL("./train_main.ts", import.meta.url).pathname;
   const live = (options.live ?? true) && parallel === 1;
   await Deno.mkdir(options.out, { recursive: true });
   log(`sweep: ${points.length} runs of ${experiment}, ${parallel} at a time, into ${options.out}`);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { LossSpec, TermSpec } from "./types.ts";
+import type { LossSpec, TermSpec } from "../experiment/types.ts";
 
 /** One layer of a model's `describe()` listing (as `lib/model` returns it). */
 export interface LayerInfo {

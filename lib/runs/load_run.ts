@@ -10,15 +10,10 @@ import type { FeatureConfig } from "../data/spectrogram.ts";
 import { Generator } from "../model/generator.ts";
 import { readCheckpoint } from "../train/checkpoint.ts";
 import type { Experiment } from "../experiment/types.ts";
-import {
-  distinctLabelValues,
-  readRunConfig,
-  readRunLabels,
-  RUN_FILES,
-} from "../experiment/run_dir.ts";
-import { loadExperimentData } from "../experiment/run.ts";
+import { distinctLabelValues, readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
+import { loadExperimentData } from "./trainer.ts";
 import { resolveRunDir } from "./compare.ts";
-import { ConvertError } from "./convert.ts";
+import { ConvertError } from "../eval/convert.ts";
 
 /** A trained run, loaded for conversion. */
 export interface LoadedRun {

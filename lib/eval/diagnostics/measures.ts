@@ -21,7 +21,7 @@
  * @module
  */
 
-import { tf } from "../deps.ts";
+import { tf } from "../../deps.ts";
 
 /**
  * A generator as the diagnostics see it: spectrograms `x` `[B, H, W, 1]` and
@@ -91,10 +91,10 @@ function convertTo(
  *
  * @example Two constant spectrograms 0.2 apart
  * ```ts
- * import { tf } from "../deps.ts";
- * import { initBackend } from "../backend/mod.ts";
+ * import { tf } from "../../deps.ts";
+ * import { initBackend } from "../../backend/mod.ts";
  * await initBackend({ backend: "cpu", quiet: true });
- * import { dataSpread } from "./diagnostics.ts";
+ * import { dataSpread } from "./measures.ts";
  * const x = tf.concat([tf.fill([1, 4, 4, 1], 0.3), tf.fill([1, 4, 4, 1], 0.5)]) as tf.Tensor4D;
  * console.assert(Math.abs(dataSpread(x) - 0.2) < 1e-6);
  * ```
@@ -147,10 +147,10 @@ export interface LabelSensitivityOptions {
  *
  * @example A generator that ignores its labels has sensitivity 0
  * ```ts
- * import { tf } from "../deps.ts";
- * import { initBackend } from "../backend/mod.ts";
+ * import { tf } from "../../deps.ts";
+ * import { initBackend } from "../../backend/mod.ts";
  * await initBackend({ backend: "cpu", quiet: true });
- * import { labelSensitivity } from "./diagnostics.ts";
+ * import { labelSensitivity } from "./measures.ts";
  * const x = tf.randomUniform([2, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
  * const targets = tf.eye(3) as tf.Tensor2D;
  * console.assert(labelSensitivity((xx) => xx, { x, targets }) === 0);
@@ -209,10 +209,10 @@ export function labelSensitivity(
  *
  * @example The identity generator has distance 0
  * ```ts
- * import { tf } from "../deps.ts";
- * import { initBackend } from "../backend/mod.ts";
+ * import { tf } from "../../deps.ts";
+ * import { initBackend } from "../../backend/mod.ts";
  * await initBackend({ backend: "cpu", quiet: true });
- * import { identityDistance } from "./diagnostics.ts";
+ * import { identityDistance } from "./measures.ts";
  * const x = tf.randomUniform([2, 8, 8, 1], 0, 1, "float32", 1) as tf.Tensor4D;
  * console.assert(identityDistance((xx) => xx, { x, targets: tf.eye(2) as tf.Tensor2D }) === 0);
  * ```
@@ -242,10 +242,10 @@ export function identityDistance(generator: GeneratorFn, batch: ProbeBatch): num
  *
  * @example A generator that writes its target into the picture
  * ```ts
- * import { tf } from "../deps.ts";
- * import { initBackend } from "../backend/mod.ts";
+ * import { tf } from "../../deps.ts";
+ * import { initBackend } from "../../backend/mod.ts";
  * await initBackend({ backend: "cpu", quiet: true });
- * import { conversionAccuracy } from "./diagnostics.ts";
+ * import { conversionAccuracy } from "./measures.ts";
  * const x = tf.zeros([2, 4, 4, 1]) as tf.Tensor4D;
  * // G puts label k into the mean level; the classifier reads it back.
  * const g = (xx: tf.Tensor4D, c: tf.Tensor2D) =>
@@ -340,7 +340,7 @@ export const DEFAULT_COLLAPSE_PATIENCE = 3;
  *
  * @example Fires on the third low reading
  * ```ts
- * import { CollapseDetector } from "./diagnostics.ts";
+ * import { CollapseDetector } from "./measures.ts";
  * const d = new CollapseDetector({ threshold: 0.05, patience: 3 });
  * d.update({ iteration: 100, labelSensitivity: 0.01 });
  * d.update({ iteration: 200, labelSensitivity: 0.01 });

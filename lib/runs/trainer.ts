@@ -1,0 +1,244 @@
+/**
+ * The {@linkcode Trainer}: everything one experiment trains with (models,
+ * optimizers, loss terms, batch sampler), wired together as the task the
+ * training loop drives, with its checkpointed state.
+ *
+ * Randomness: one root `Rng(trainer.seed)` is forked, in this order, into
+ * the generator's initial weights, the discriminator's initial weights and
+ * the loss terms' draws (the gradient penalty's ε); the batch sampler is
+ * seeded with `"<seed>/data"`. So two experiments with the same seed and
+ * the same model sizes start from identical weights and see identical
+ * batches, whatever their loss terms.
+ *
+ * An epoch is one pass over the data: the sampler's batches per epoch
+ * divided by the `nCritic + 1` batches each iteration draws (every update
+ * draws its own batch), unless `trainer.itersPerEpoch` sets it.
+ *
+ * @module
+ */
+import { Rng, type RngState } from "../random.ts";
+import { loadDataset, type LoadDatasetOptions, type SpectrogramDataset } from "../data/dataset.ts";
+import { PairSampler, type PairSamplerState } from "../data/batches.ts";
+import { LabelSchema } from "../data/labels.ts";
+import { Discriminator } from "../model/discriminator.ts";
+import { Generator } from "../model/generator.ts";
+import type { Schedule } from "../schedule/schedule.ts";
+import type { Optimizer, OptimizerState } from "../train/optimizers.ts";
+import { ganStep } from "../train/step.ts";
+import { criticTerms, generatorTerms } from "../train/terms.ts";
+import type { CheckpointContents, SavedTensor } from "../train/checkpoint.ts";
+import type { LoopPosition, StepReport } from "../train/loop.ts";
+import { reportTerms } from "../train/metrics.ts";
+import { configHash } from "../experiment/serialize.ts";
+import type { Experiment } from "../experiment/types.ts";
+import { learningRateSchedule, optimizerFor, termWeights } from "./primitives.ts";
+
+/** Options for {@linkcode buildTrainer}. */
+export interface BuildTrainerOptions {
+  /**
+   * Iterations per epoch; overrides the experiment's `trainer.itersPerEpoch`
+   * and the derived value.
+   * @default {undefined}
+   */
+  itersPerEpoch?: number;
+}
+
+/** The checkpointed state besides tensors. */
+interface TrainerState extends Record<string, unknown> {
+  configHash: string;
+  experiment: string;
+  sampler: PairSamplerState;
+  termRng: RngState;
+  optimizers: { generator: OptimizerState["config"]; discriminator: OptimizerState["config"] };
+}
+
+/**
+ * Everything one experiment trains with, wired together; it is the
+ * {@linkcode LoopTask} the loop drives.
+ */
+export class Trainer {
+  /** The experiment. */
+  readonly experiment: Experiment;
+  /** The training data. */
+  readonly dataset: SpectrogramDataset;
+  /** `G`. */
+  readonly generator: Generator;
+  /** `D`. */
+  readonly discriminator: Discriminator;
+  /** The generator's optimizer. */
+  readonly generatorOptimizer: Optimizer;
+  /** The discriminator's optimizer. */
+  readonly discriminatorOptimizer: Optimizer;
+  /** The batch sampler (seeded). */
+  readonly sampler: PairSampler;
+  /** Randomness of the loss terms (the gradient penalty's ε). */
+  readonly termRng: Rng;
+  /** Iterations per epoch. */
+  readonly itersPerEpoch: number;
+  /** Epochs of the full run. */
+  readonly epochs: number;
+  /** Generator loss terms (only those the experiment names). */
+  readonly generatorTerms: ReturnType<typeof generatorTerms>;
+  /** Critic loss terms. */
+  readonly criticTerms: ReturnType<typeof criticTerms>;
+  #lrG: Schedule;
+  #lrD: Schedule;
+
+  /** Build from an experiment and its loaded dataset. */
+  constructor(exp: Experiment, dataset: SpectrogramDataset, options: BuildTrainerOptions = {}) {
+    this.experiment = exp;
+    this.dataset = dataset;
+    const { bins, segmentFrames } = dataset.features;
+    const { nIn, nOut } = dataset.schema;
+    const root = new Rng(exp.trainer.seed);
+    this.generator = new Generator(
+      { ...exp.model.generator, height: bins, width: segmentFrames, channels: 1, nIn },
+      { rng: root.fork("generator") },
+    );
+    this.discriminator = new Discriminator(
+      { ...exp.model.discriminator, height: bins, width: segmentFrames, channels: 1, nOut },
+      { rng: root.fork("discriminator") },
+    );
+    this.termRng = root.fork("terms");
+    this.sampler = new PairSampler(dataset, {
+      batchSize: exp.trainer.batchSize,
+      seed: `${exp.trainer.seed}/data`,
+    });
+    this.generatorOptimizer = optimizerFor(
+      this.generator.trainableVariables,
+      exp.optimizers.generator,
+    );
+    this.discriminatorOptimizer = optimizerFor(
+      this.discriminator.trainableVariables,
+      exp.optimizers.discriminator,
+    );
+    this.#lrG = learningRateSchedule(exp.optimizers.generator);
+    this.#lrD = learningRateSchedule(exp.optimizers.discriminator);
+    const adversarial = { adversarial: exp.losses.adversarial };
+    this.generatorTerms = generatorTerms(termWeights(exp.losses.generator), adversarial);
+    this.criticTerms = criticTerms(termWeights(exp.losses.critic), adversarial);
+    this.itersPerEpoch = options.itersPerEpoch || exp.trainer.itersPerEpoch ||
+      Math.max(1, Math.floor(this.sampler.batchesPerEpoch / (exp.trainer.nCritic + 1)));
+    this.epochs = exp.trainer.epochs;
+  }
+
+  /** Iterations of the full run. */
+  get totalIterations(): number {
+    return this.itersPerEpoch * this.epochs;
+  }
+
+  /** Learning rates at an epoch (0-based). */
+  learningRates(epoch: number): { generator: number; discriminator: number } {
+    return { generator: this.#lrG(epoch), discriminator: this.#lrD(epoch) };
+  }
+
+  /** Run one iteration (nCritic critic updates, one generator update) and report every term. */
+  step(position: LoopPosition): StepReport {
+    const lr = this.learningRates(position.epoch);
+    this.generatorOptimizer.learningRate = lr.generator;
+    this.discriminatorOptimizer.learningRate = lr.discriminator;
+    const result = ganStep(this, () => this.sampler.next(), {
+      generatorTerms: this.generatorTerms,
+      criticTerms: this.criticTerms,
+      nCritic: this.experiment.trainer.nCritic,
+      iteration: position.iteration,
+      rng: this.termRng,
+    });
+    return { terms: reportTerms(result), lr };
+  }
+
+  /** The whole training state, for a checkpoint. */
+  save(): CheckpointContents<Record<string, unknown>> {
+    const tensors: Record<string, SavedTensor> = {};
+    const put = (
+      prefix: string,
+      named: Record<string, Float32Array>,
+      shapes: Record<string, number[]>,
+    ) => {
+      for (const [name, data] of Object.entries(named)) {
+        tensors[`${prefix}/${name}`] = {
+          dtype: "float32",
+          shape: shapes[name] ?? [data.length],
+          data,
+        };
+      }
+    };
+    put("G", this.generator.getWeights(), this.generator.weightShapes());
+    put("D", this.discriminator.getWeights(), this.discriminator.weightShapes());
+    const optG = this.generatorOptimizer.getState(), optD = this.discriminatorOptimizer.getState();
+    put("optG", optG.slots, {});
+    put("optD", optD.slots, {});
+    const state: TrainerState = {
+      configHash: configHash(this.experiment),
+      experiment: this.experiment.meta.id,
+      sampler: this.sampler.getState(),
+      termRng: this.termRng.getState(),
+      optimizers: { generator: optG.config, discriminator: optD.config },
+    };
+    return { state, tensors };
+  }
+
+  /** Restore a state from {@linkcode Trainer.save}. */
+  load(contents: CheckpointContents<Record<string, unknown>>): void {
+    const state = contents.state as TrainerState;
+    const take = (prefix: string) => {
+      const out: Record<string, Float32Array> = {};
+      for (const [name, t] of Object.entries(contents.tensors)) {
+        if (name.startsWith(`${prefix}/`)) {
+          out[name.slice(prefix.length + 1)] = t.data as Float32Array;
+        }
+      }
+      return out;
+    };
+    this.generator.setWeights(take("G"));
+    this.discriminator.setWeights(take("D"));
+    this.generatorOptimizer.setState({ config: state.optimizers.generator, slots: take("optG") });
+    this.discriminatorOptimizer.setState({
+      config: state.optimizers.discriminator,
+      slots: take("optD"),
+    });
+    this.sampler.setState(state.sampler);
+    this.termRng.setState(state.termRng);
+  }
+
+  /** Release every tensor. */
+  dispose(): void {
+    this.generatorOptimizer.dispose();
+    this.discriminatorOptimizer.dispose();
+    this.generator.dispose();
+    this.discriminator.dispose();
+  }
+}
+
+/**
+ * Build the {@linkcode Trainer} of an experiment for a loaded dataset.
+ *
+ * @example Tiny models on a tiny dataset
+ * ```ts ignore
+ * import { buildTrainer, loadDemoCorpus } from "../../mod.ts";
+ * const ds = await loadDemoCorpus({ features: { bins: 32, segmentFrames: 32 } });
+ * const trainer = buildTrainer(experiment, ds);
+ * trainer.step({ iteration: 0, epoch: 0, iterInEpoch: 0 });
+ * ```
+ */
+export function buildTrainer(
+  exp: Experiment,
+  dataset: SpectrogramDataset,
+  options: BuildTrainerOptions = {},
+): Trainer {
+  return new Trainer(exp, dataset, options);
+}
+
+/** Load the dataset an experiment names (the built-in corpus when it names none). */
+export async function loadExperimentData(
+  exp: Experiment,
+  options: Omit<LoadDatasetOptions, "features"> = {},
+): Promise<SpectrogramDataset> {
+  const { attributes, conditionOnly } = exp.data.labels;
+  return await loadDataset(exp.data.dataset ?? "demo", {
+    ...options,
+    features: exp.data.features,
+    ...(attributes ? { schema: new LabelSchema(attributes) } : {}),
+    ...(conditionOnly.length ? { conditionOnly } : {}),
+  });
+}
