@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../io/atomic.ts";
 import { join } from "node:path";
 import { tf } from "../deps.ts";
 import { PairSampler, toTensors } from "../data/batches.ts";
@@ -60,6 +61,6 @@ export async function writeSamples(
     caption: `${trainer.experiment.meta.id} at iteration ${iteration}`,
   });
   const path = join(dir, RUN_FILES.samples, `iter-${String(iteration).padStart(7, "0")}.png`);
-  await Deno.writeFile(path, canvas.toPng());
+  await writeFileAtomic(path, canvas.toPng(), { sync: false });
   return path;
 }

@@ -9,11 +9,22 @@ import { join } from "node:path";
 import { tf } from "../deps.ts";
 import type { SpectrogramDataset } from "../data/dataset.ts";
 import { startTrainingDiagnostics } from "../eval/diagnostics/start.ts";
-import { type CheckpointContents, readCheckpoint } from "../train/checkpoint.ts";
+import {
+  type CheckpointContents,
+  CheckpointError,
+  readCheckpoint,
+  type ReadCheckpointResult,
+} from "../train/checkpoint.ts";
+import { checkTrainerState, type TrainerState } from "../train/checkpoint_state.ts";
+import type { DirLock } from "../io/lock.ts";
+import { IoError } from "../io/io_error.ts";
+import { promotePendingConfig, settlePendingConfig, writePendingConfig } from "./forced_config.ts";
+import { nonFiniteMessage } from "./outcome.ts";
+import { claimRunDir } from "./run_lock.ts";
 import { type LoopResult, runLoop } from "../train/loop.ts";
 import { MetricsWriter, truncateMetrics } from "../train/metrics.ts";
 import { ProgressBar, type ProgressBarOptions } from "../train/progress.ts";
-import { configHash, experimentToYaml } from "../experiment/serialize.ts";
+import { configHash } from "../experiment/serialize.ts";
 import type { Experiment } from "../experiment/types.ts";
 import type { RunInfo } from "./report.ts";
 import {
@@ -30,7 +41,7 @@ import {
 } from "./run_dir.ts";
 import { sampleArrays, writeSamples } from "./samples.ts";
 import { summarize } from "./summary.ts";
-import { buildTrainer, loadExperimentData } from "./trainer.ts";
+import { buildTrainer, loadExperimentData, type Trainer } from "./trainer.ts";
 
 /** Options for {@linkcode trainExperiment}. */
 export interface TrainOptions {
@@ -112,8 +123,16 @@ export interface TrainResult {
  * Train an experiment into a run directory (or continue one with `resume`),
  * then write its report.
  *
- * A NaN or infinite loss stops the run with a message naming the term; the
- * last good checkpoint is kept.
+ * One process writes a run at a time: the run directory's lock is taken
+ * first (a second writer is refused naming the holder, see `claimRunDir`),
+ * and temporary files a killed writer left are removed.
+ *
+ * A NaN or infinite value (a loss term, a weight after a step, a
+ * diagnostic) stops the run with a message naming it; the last good
+ * checkpoint is kept. A disk or I/O error stops it with an `IoError` naming
+ * the path and the cause: the partial file is removed, the last checkpoint
+ * kept, `run.json` marked `failed` and the report written when there is
+ * room; a resume continues once the cause is fixed.
  *
  * @example Three iterations of the seed's ablation at toy size
  * ```ts ignore
@@ -132,93 +151,187 @@ export async function trainExperiment(
   options: TrainOptions = {},
 ): Promise<TrainResult> {
   const log = options.log ?? ((line: string) => console.log(line));
-  let checkpoint: CheckpointContents<Record<string, unknown>> | null = null;
-  let previous: RunInfo | null = null;
-  let runDir = options.resume ?? "";
-  if (options.resume) {
-    const differences = await checkResume(runDir, exp, { force: options.force ?? false });
-    if (differences) log(`voxlab: resuming with a changed config (--force):\n${differences}`);
-    previous = await readRunInfo(runDir);
-    try {
-      checkpoint = await readCheckpoint(join(runDir, RUN_FILES.checkpoint));
-    } catch (e) {
-      throw new RunDirError(`Cannot resume run '${runDir}': ${(e as Error).message}`);
-    }
-  }
-  const dataset = options.dataset ?? await loadExperimentData(exp);
-  const trainer = buildTrainer(exp, dataset);
+  let lock: DirLock | null = null;
   try {
-    // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
-    if (!options.resume) runDir = await createRunDir(exp, { root: options.root ?? "runs" });
-    let startIteration = 0, startElapsed = 0;
-    if (checkpoint) {
-      const saved = String(checkpoint.state.configHash ?? "");
-      if (saved !== configHash(exp) && !options.force) {
-        throw new RunDirError(
-          `Cannot resume run '${runDir}': its checkpoint was written with config ${saved}, ` +
-            `this config is ${configHash(exp)} (use --force to resume anyway)`,
-        );
-      }
-      try {
-        trainer.load(checkpoint);
-      } catch (e) {
-        throw new RunDirError(
-          `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
-            (e as Error).message
-          }`,
-        );
-      }
-      startIteration = Number(checkpoint.state.iteration ?? 0);
-      startElapsed = Number(checkpoint.state.elapsed ?? 0);
-      // A forced resume continues under the new config: record it.
-      if (options.force) {
-        await Deno.writeTextFile(join(runDir, RUN_FILES.config), experimentToYaml(exp));
-      }
+    let resumed: Resumed | null = null;
+    if (options.resume) {
+      lock = await claimRunDir(options.resume, {
+        purpose: "train --resume",
+        action: `resume run '${options.resume}'`,
+        log,
+      });
+      resumed = await openResume(options.resume, exp, options.force ?? false, log);
     }
-    const budget = [
-      options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
-      options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
-    ].filter(Boolean).join(", ") || "no budget limit";
-    const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
-    for (
-      const line of summarize(exp, trainer, {
-        runDir,
-        overrides: options.overrides ?? [],
-        budget: (startIteration ? `resuming at iteration ${startIteration}; ` : "") + budget,
-      })
-    ) log(line);
+    const dataset = options.dataset ?? await loadExperimentData(exp);
+    const trainer = buildTrainer(exp, dataset);
+    try {
+      // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
+      let runDir = options.resume ?? "";
+      if (!options.resume) {
+        runDir = await createRunDir(exp, { root: options.root ?? "runs" });
+        lock = await claimRunDir(runDir, { purpose: "train", log });
+      }
+      return await trainInRun(exp, trainer, runDir, resumed, options, log);
+    } finally {
+      trainer.dispose();
+    }
+  } finally {
+    lock?.release();
+  }
+}
 
-    const info: RunInfo = {
-      experiment: exp.meta.id,
-      configHash: configHash(exp),
-      status: "running",
-      statusMessage: "",
-      started: previous?.started ?? new Date().toISOString(),
-      ended: null,
-      iteration: startIteration,
-      totalIterations: trainer.totalIterations,
-      itersPerEpoch: trainer.itersPerEpoch,
-      elapsedSeconds: startElapsed,
-      backend,
-      data: {
-        summary: dataset.summary(),
-        nIn: dataset.schema.nIn,
-        nOut: dataset.schema.nOut,
-        height: dataset.features.bins,
-        width: trainer.sampler.segmentFrames,
-      },
-      resumes: (previous?.resumes ?? -1) + 1,
-      params: {
-        generator: trainer.generator.params.countTrainable(),
-        discriminator: trainer.discriminator.params.countTrainable(),
-      },
-    };
+/** A resume's checkpoint, checked, and what the run recorded before. */
+interface Resumed {
+  checkpoint: CheckpointContents<Record<string, unknown>>;
+  state: TrainerState;
+  verified: boolean;
+  previous: RunInfo;
+  forced: boolean;
+}
+
+/**
+ * Read and check what a resume starts from: the checkpoint (checksum,
+ * entries, finite values, state fields), a pending forced config left by an
+ * earlier forced resume, and whether `exp` may continue the run.
+ */
+async function openResume(
+  runDir: string,
+  exp: Experiment,
+  force: boolean,
+  log: (line: string) => void,
+): Promise<Resumed> {
+  const path = join(runDir, RUN_FILES.checkpoint);
+  let checkpoint: ReadCheckpointResult<Record<string, unknown>>;
+  let state: TrainerState;
+  try {
+    checkpoint = await readCheckpoint(path);
+    state = checkTrainerState(checkpoint.state, path);
+  } catch (e) {
+    if (!(e instanceof CheckpointError)) throw e;
+    throw new RunDirError(`Cannot resume run '${runDir}': ${e.message}`);
+  }
+  if (!checkpoint.verified) {
+    log(
+      `voxlab: checkpoint '${path}' has no checksum (format ${checkpoint.version}); its values ` +
+        `were checked, and the next checkpoint is written with one`,
+    );
+  }
+  const settled = await settlePendingConfig(runDir, state.configHash);
+  if (settled) log(settled);
+  const differences = await checkResume(runDir, exp, { force });
+  if (differences) log(`voxlab: resuming with a changed config (--force):\n${differences}`);
+  if (state.configHash !== configHash(exp) && !force) {
+    throw new RunDirError(
+      `Cannot resume run '${runDir}': its checkpoint was written with config ${state.configHash}, ` +
+        `this config is ${configHash(exp)} (use --force to resume anyway)`,
+    );
+  }
+  return {
+    checkpoint,
+    state,
+    verified: checkpoint.verified,
+    previous: await readRunInfo(runDir),
+    forced: state.configHash !== configHash(exp),
+  };
+}
+
+/** The error when `e` is a disk or file-system failure (as an {@linkcode IoError}), else null. */
+function ioFailure(e: unknown, runDir: string): IoError | null {
+  if (e instanceof IoError) return e;
+  if (e instanceof Error && /\(os error \d+\)/.test(e.message)) {
+    return IoError.from("write in", runDir, e);
+  }
+  return null;
+}
+
+/** After an I/O failure: mark `run.json` failed and write the report, each only if there is room. */
+async function recordFailure(runDir: string, info: RunInfo, message: string): Promise<void> {
+  try {
+    await writeRunInfo(runDir, {
+      ...info,
+      status: "failed",
+      statusMessage: message,
+      ended: new Date().toISOString(),
+    });
+    await writeReport(runDir);
+  } catch { /* no room even for that: the error itself is still reported */ }
+}
+
+/** The training of {@linkcode trainExperiment}, in a run directory it holds. */
+async function trainInRun(
+  exp: Experiment,
+  trainer: Trainer,
+  runDir: string,
+  resumed: Resumed | null,
+  options: TrainOptions,
+  log: (line: string) => void,
+): Promise<TrainResult> {
+  const checkpointPath = join(runDir, RUN_FILES.checkpoint);
+  let startIteration = 0, startElapsed = 0;
+  if (resumed) {
+    try {
+      trainer.load(resumed.checkpoint, checkpointPath);
+    } catch (e) {
+      throw new RunDirError(
+        `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
+          (e as Error).message
+        }`,
+      );
+    }
+    startIteration = resumed.state.iteration;
+    startElapsed = resumed.state.elapsed;
+    // A forced resume's config becomes the run's with its first checkpoint (forced_config.ts).
+    if (resumed.forced) await writePendingConfig(runDir, exp);
+  }
+  const budget = [
+    options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
+    options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
+  ].filter(Boolean).join(", ") || "no budget limit";
+  const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
+  for (
+    const line of summarize(exp, trainer, {
+      runDir,
+      overrides: options.overrides ?? [],
+      budget: (startIteration ? `resuming at iteration ${startIteration}; ` : "") + budget,
+    })
+  ) log(line);
+
+  const previous = resumed?.previous ?? null;
+  const dataset = trainer.dataset;
+  const info: RunInfo = {
+    experiment: exp.meta.id,
+    configHash: configHash(exp),
+    status: "running",
+    statusMessage: "",
+    started: previous?.started ?? new Date().toISOString(),
+    ended: null,
+    iteration: startIteration,
+    totalIterations: trainer.totalIterations,
+    itersPerEpoch: trainer.itersPerEpoch,
+    elapsedSeconds: startElapsed,
+    backend,
+    data: {
+      summary: dataset.summary(),
+      nIn: dataset.schema.nIn,
+      nOut: dataset.schema.nOut,
+      height: dataset.features.bins,
+      width: trainer.sampler.segmentFrames,
+    },
+    resumes: (previous?.resumes ?? -1) + 1,
+    params: {
+      generator: trainer.generator.params.countTrainable(),
+      discriminator: trainer.discriminator.params.countTrainable(),
+    },
+  };
+  // Where the run is on disk: its last checkpoint, for run.json if an I/O error stops it.
+  let saved = { iteration: startIteration, elapsedSeconds: startElapsed };
+  try {
     await writeRunInfo(runDir, info);
     // What `deno task convert` needs, so that it never has to load the dataset again.
     await writeRunLabels(runDir, runLabelsOf(dataset));
 
     const metricsPath = join(runDir, RUN_FILES.metrics);
-    if (checkpoint) await truncateMetrics(metricsPath, startIteration);
+    if (resumed) await truncateMetrics(metricsPath, startIteration);
     const metrics = new MetricsWriter(metricsPath);
     const progress = options.progress === false ? undefined : new ProgressBar({
       totalIterations: trainer.totalIterations,
@@ -240,7 +353,7 @@ export async function trainExperiment(
         startElapsed,
         maxSteps: options.maxSteps ?? Infinity,
         maxSeconds: options.maxSeconds ?? Infinity,
-        checkpointPath: join(runDir, RUN_FILES.checkpoint),
+        checkpointPath,
         checkpointMinutes: exp.trainer.checkpointMinutes,
         metrics,
         ...(progress ? { progress } : {}),
@@ -255,7 +368,9 @@ export async function trainExperiment(
             }
           },
           onCheckpoint: async (_path, iteration, elapsed) => {
-            await writeRunInfo(runDir, { ...info, iteration, elapsedSeconds: elapsed });
+            saved = { iteration, elapsedSeconds: elapsed };
+            if (resumed?.forced) await promotePendingConfig(runDir);
+            await writeRunInfo(runDir, { ...info, ...saved });
           },
         },
       });
@@ -272,20 +387,13 @@ export async function trainExperiment(
     }
     let message: string;
     switch (loop.reason) {
-      case "non-finite": {
-        const saved = loop.lastCheckpoint ?? (startIteration > 0 ? startIteration : null);
-        message = (loop.badTerm
-          ? `Training stopped: loss term '${loop.badTerm.name}' is ${loop.badTerm.value} ` +
-            `at iteration ${loop.iteration + 1}; `
-          : `Training stopped: checkpoint tensor '${loop.badTensor?.name}' is ${loop.badTensor?.value} ` +
-            `after iteration ${loop.iteration}; `) +
-          (saved !== null
-            ? `the last good checkpoint (iteration ${saved}) is kept in ${
-              join(runDir, RUN_FILES.checkpoint)
-            }`
-            : "no checkpoint had been written yet");
+      case "non-finite":
+        message = nonFiniteMessage(loop, {
+          checkpointPath,
+          startIteration,
+          startVerified: resumed?.verified ?? true,
+        });
         break;
-      }
       case "completed":
         message = `Training completed: ${loop.iteration} iterations`;
         break;
@@ -307,8 +415,11 @@ export async function trainExperiment(
     });
     const report = await writeReport(runDir);
     return { runDir, loop, report, message };
-  } finally {
-    trainer.dispose();
+  } catch (e) {
+    const failure = ioFailure(e, runDir);
+    if (!failure) throw e;
+    await recordFailure(runDir, { ...info, ...saved }, failure.message);
+    throw failure;
   }
 }
 
