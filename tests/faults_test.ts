@@ -937,3 +937,33 @@ Deno.test("faults/train: temporary files left by a killed writer are removed on 
     deepEqual(temps(dir), []);
   });
 });
+
+Deno.test("faults/train: an old checkpoint without a checksum resumes with a notice and is never called good", async () => {
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "2"])).value, 0);
+    const dir = onlyRun(root);
+    const path = `${dir}/checkpoint.vxck`;
+    const current = await readCheckpoint(path);
+    await Deno.writeFile(path, versionOneBytes(current.state, current.tensors));
+    const r = await train([
+      "--resume",
+      dir,
+      "--force",
+      "--max-steps",
+      "3",
+      "--set",
+      "optimizers.generator.lr=1e39",
+    ]);
+    equal(r.value, 1, r.err);
+    match(r.out, /^voxlab: checkpoint '.*checkpoint\.vxck' has no checksum \(format 1\); /m);
+    match(
+      r.out,
+      /; the last checkpoint \(iteration 2, an old one without a checksum\) is kept in /,
+    );
+    ok(!/last good checkpoint/.test(r.out));
+    const plain = await train(["--resume", dir, "--max-steps", "1"]);
+    equal(plain.value, 0, plain.err);
+    equal((await Deno.readFile(path))[4], 2);
+    ok((await readCheckpoint(path)).verified);
+  });
+});
