@@ -833,11 +833,11 @@ Deno.test("faults/train: diagnostics.jsonl is trimmed on resume like metrics.jso
       /killed/,
     );
     deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 7));
-    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [2, 4, 6]);
+    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [1, 2, 4, 6]);
     const r = await train(["--resume", dir, "--max-steps", "4"]);
     equal(r.value, 0, r.err);
     deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 6));
-    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [2, 4, 6]);
+    deepEqual(await iterationsIn(`${dir}/diagnostics.jsonl`), [1, 2, 4, 6]);
   });
 });
 

@@ -205,6 +205,22 @@ export async function readCheckpoint<S = Record<string, unknown>>(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const headerLength = view.getUint32(8, true);
   if (start + headerLength > bytes.length) throw fail("the file is truncated");
+  let header: { state: S; tensors: TensorEntry[] } | null = null;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
+  } catch { /* reported below, after the checksum */ }
+  const wellFormed = typeof header === "object" && header !== null &&
+    Array.isArray(header.tensors) && typeof header.state === "object" && header.state !== null &&
+    !Array.isArray(header.state);
+  const dataStart = Math.ceil((start + headerLength) / 8) * 8;
+  // A file cut short (a full disk, a copy interrupted) says so rather than failing its checksum.
+  if (wellFormed) {
+    const end = header!.tensors.reduce(
+      (m, e) => isCount(e?.offset) && isCount(e?.bytes) ? Math.max(m, e.offset + e.bytes) : m,
+      0,
+    );
+    if (dataStart + end > bytes.length) throw fail("the file is truncated");
+  }
   if (version >= 2) {
     const stored = view.getUint32(12, true);
     const actual = crcOf([bytes.subarray(0, 12), bytes.subarray(16)]);
@@ -214,21 +230,10 @@ export async function readCheckpoint<S = Record<string, unknown>>(
       );
     }
   }
-  let header: { state: S; tensors: TensorEntry[] };
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(start, start + headerLength)));
-  } catch {
-    throw fail("the header is corrupt");
-  }
-  if (
-    typeof header !== "object" || header === null || !Array.isArray(header.tensors) ||
-    typeof header.state !== "object" || header.state === null || Array.isArray(header.state)
-  ) {
-    throw fail("the header is corrupt");
-  }
-  const dataStart = Math.ceil((start + headerLength) / 8) * 8;
+  if (!wellFormed) throw fail("the header is corrupt");
+  const { state, tensors: entries } = header!;
   const tensors: Record<string, SavedTensor> = {};
-  for (const [i, e] of header.tensors.entries()) {
+  for (const [i, e] of entries.entries()) {
     const name = typeof e?.name === "string" ? `'${e.name}'` : `#${i}`;
     const bad = (problem: string) => fail(`tensor ${name} ${problem}`);
     if (typeof e?.name !== "string" || e.name in tensors) {
@@ -258,7 +263,7 @@ export async function readCheckpoint<S = Record<string, unknown>>(
     }
     tensors[e.name] = { dtype: e.dtype, shape: e.shape, data };
   }
-  return { state: header.state, tensors, version, verified: version >= 2 };
+  return { state, tensors, version, verified: version >= 2 };
 }
 
 function hex(n: number): string {
