@@ -10,10 +10,19 @@
  *
  * @module
  */
-import type { Experiment } from "../lib/experiment/types.ts";
+import type { Experiment, OptimizerSpec } from "../lib/experiment/types.ts";
 
-/** 10^-0.5: the seed's learning-rate factor every 100 epochs. */
-const DECAY = 10 ** -0.5;
+/** The seed's optimizer: RMSprop, lr 1e-5, ×10^-0.5 every 100 epochs. */
+function seedRmsprop(): OptimizerSpec {
+  return {
+    kind: "rmsprop",
+    lr: 1e-5,
+    alpha: 0.99,
+    beta1: 0.9,
+    eps: 1e-8,
+    schedule: { kind: "step", every: 100, factor: 10 ** -0.5 },
+  };
+}
 
 const experiment: Experiment = {
   meta: {
@@ -67,24 +76,8 @@ const experiment: Experiment = {
       identity: { weight: 5 },
     },
   },
-  optimizers: {
-    generator: {
-      kind: "rmsprop",
-      lr: 1e-5,
-      alpha: 0.99,
-      beta1: 0.9,
-      eps: 1e-8,
-      schedule: { kind: "step", every: 100, factor: DECAY },
-    },
-    discriminator: {
-      kind: "rmsprop",
-      lr: 1e-5,
-      alpha: 0.99,
-      beta1: 0.9,
-      eps: 1e-8,
-      schedule: { kind: "step", every: 100, factor: DECAY },
-    },
-  },
+  // The seed's RMSprop for both networks, each its own object.
+  optimizers: { generator: seedRmsprop(), discriminator: seedRmsprop() },
   trainer: {
     batchSize: 2,
     epochs: 1000,

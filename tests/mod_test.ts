@@ -31,6 +31,42 @@ console.log(info.name, tf.add(tf.tensor1d([1, 2]), 3).arraySync().join(","));
   }
 });
 
+Deno.test("every deno.json export loads from a script outside the repository", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", repo)));
+  const exports = config.exports as Record<string, string>;
+  deepEqual(Object.keys(exports).slice(0, 1), ["."]);
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-exports-" });
+  try {
+    const script = `${dir}/exports.ts`;
+    const lines = Object.entries(exports).map(([subpath, file], i) =>
+      `import * as m${i} from ${JSON.stringify(new URL(file, repo).href)};\n` +
+      `console.log(${JSON.stringify(subpath)}, Object.keys(m${i}).length);`
+    );
+    await Deno.writeTextFile(script, lines.join("\n") + "\n");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--no-config", "--quiet", script],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const counts = new Map(
+      new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => {
+        const [name, n] = l.split(" ");
+        return [name!, Number(n)] as const;
+      }),
+    );
+    deepEqual([...counts.keys()], Object.keys(exports));
+    // Each subpath is a part of the whole: non-empty and smaller than mod.ts.
+    for (const [name, n] of counts) {
+      if (name !== ".") match(`${name} ${n}`, /^\.\/\w+ [1-9]\d*$/);
+      if (name !== ".") equal(n < counts.get(".")!, true, `${name} exports ${n} names`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("Rng: same seed gives the same stream; state round-trips", () => {
   const a = new Rng(7), b = new Rng(7);
   for (let i = 0; i < 10; i++) equal(a.nextUint32(), b.nextUint32());

@@ -4,8 +4,6 @@ import { Discriminator, Generator } from "../lib/model/mod.ts";
 import { weightUntil } from "../lib/schedule/mod.ts";
 import {
   Adam,
-  BASE_CRITIC_WEIGHTS,
-  BASE_GENERATOR_WEIGHTS,
   createOptimizer,
   criticGradients,
   criticTerms,
@@ -18,6 +16,12 @@ import {
   RMSprop,
 } from "../lib/train/mod.ts";
 import { gradientPenalty } from "../lib/loss/mod.ts";
+import { termWeights } from "../lib/runs/primitives.ts";
+import base from "../experiments/47c97768.ts";
+
+/** The base experiment's loss weights by term. */
+const BASE_GENERATOR_WEIGHTS = termWeights(base.losses.generator);
+const BASE_CRITIC_WEIGHTS = termWeights(base.losses.critic);
 
 await initBackend({ backend: "cpu", quiet: true });
 

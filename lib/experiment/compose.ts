@@ -7,7 +7,8 @@
 import type { DeepPartial, Experiment } from "./types.ts";
 import { EXPERIMENT_SCHEMA, type FieldSchema, validateExperiment } from "./validate.ts";
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
+/** Whether a value is a plain object (not null, not an array): a node of an experiment's tree. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 

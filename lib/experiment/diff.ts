@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { isPlainObject } from "./compose.ts";
 import type { Experiment } from "./types.ts";
 
 /** One difference between two experiments. */
@@ -22,10 +23,6 @@ export interface DiffOptions {
    * @default {false}
    */
   includeMeta?: boolean;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 function walk(a: unknown, b: unknown, path: string, out: DiffEntry[]): void {

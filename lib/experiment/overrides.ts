@@ -6,7 +6,7 @@
  * @module
  */
 import { YAML } from "../deps.ts";
-import { clone } from "./compose.ts";
+import { clone, isPlainObject } from "./compose.ts";
 import type { Experiment } from "./types.ts";
 import {
   EXPERIMENT_SCHEMA,
@@ -19,10 +19,6 @@ import {
 export class OverrideError extends Error {
   /** The error class name. */
   override name = "OverrideError";
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** Every dot path in `value` (inner nodes and leaves), in document order. */

@@ -20,7 +20,13 @@
 
 import { tf } from "../deps.ts";
 import { Rng } from "../random.ts";
-import { ConvBlock, convOutputSize, type LayerDescription, type Shape3 } from "./blocks.ts";
+import {
+  ConvBlock,
+  type ConvGeometry,
+  convOutputSize,
+  type LayerDescription,
+  type Shape3,
+} from "./blocks.ts";
 import { lecunNormal, ParamModel } from "./params.ts";
 
 /** The discriminator's sizes; a plain, serialisable object. */
@@ -138,6 +144,93 @@ export function resolveDiscriminatorConfig(
   return c;
 }
 
+/** One stage of the discriminator's layer plan, with its per-sample output shape `[H, W, C]`. */
+export type DiscriminatorStage =
+  | {
+    /** conv (with bias) → LeakyReLU; `features` marks the feature-matching layer. */
+    kind: "conv";
+    name: string;
+    inChannels: number;
+    geometry: ConvGeometry;
+    features: boolean;
+    outputShape: Shape3;
+  }
+  | {
+    /** The adversarial head: conv n1 k s1 p(k − 1)/2 with bias, averaged over space. */
+    kind: "adv";
+    name: "adv";
+    inChannels: number;
+    kernel: number;
+    outputShape: Shape3;
+  }
+  | {
+    /** The classification head: a conv whose kernel covers the whole last feature map. */
+    kind: "cls";
+    name: "cls";
+    input: Shape3;
+    nOut: number;
+    outputShape: Shape3;
+  };
+
+/**
+ * The discriminator's layer plan: every stage with its sizes and output
+ * shape, from the config alone. The {@linkcode Discriminator} constructor
+ * builds these stages, in this order; {@linkcode describeDiscriminator}
+ * lists them.
+ */
+export function discriminatorPlan(
+  config: Partial<DiscriminatorConfig> = {},
+): DiscriminatorStage[] {
+  const c = resolveDiscriminatorConfig(config);
+  const stages: DiscriminatorStage[] = [];
+  let shape: Shape3 = [c.height, c.width, c.channels];
+  c.widths.forEach((filters, i) => {
+    const outputShape: Shape3 = [
+      convOutputSize(shape[0], 4, 2, 1),
+      convOutputSize(shape[1], 4, 2, 1),
+      filters,
+    ];
+    stages.push({
+      kind: "conv",
+      name: `conv${i + 1}`,
+      inChannels: shape[2],
+      geometry: { filters, kernel: 4, stride: 2, pad: 1 },
+      features: i + 1 === c.featureLayer,
+      outputShape,
+    });
+    shape = outputShape;
+  });
+  stages.push({
+    kind: "adv",
+    name: "adv",
+    inChannels: shape[2],
+    kernel: c.advKernel,
+    outputShape: [1, 1, 1],
+  });
+  stages.push({
+    kind: "cls",
+    name: "cls",
+    input: shape,
+    nOut: c.nOut,
+    outputShape: [1, 1, c.nOut],
+  });
+  return stages;
+}
+
+/** A stage's trainable scalars: kernel and bias. */
+function stageParams(stage: DiscriminatorStage): number {
+  switch (stage.kind) {
+    case "conv": {
+      const { kernel: k, filters: f } = stage.geometry;
+      return k * k * stage.inChannels * f + f;
+    }
+    case "adv":
+      return stage.kernel * stage.kernel * stage.inChannels + 1;
+    case "cls":
+      return stage.input[0] * stage.input[1] * stage.input[2] * stage.nOut + stage.nOut;
+  }
+}
+
 /**
  * The discriminator's layers with output shapes, from the config alone.
  *
@@ -152,37 +245,36 @@ export function describeDiscriminator(
   config: Partial<DiscriminatorConfig> = {},
 ): LayerDescription[] {
   const c = resolveDiscriminatorConfig(config);
-  let shape: Shape3 = [c.height, c.width, c.channels];
-  const out: LayerDescription[] = [{
-    name: "input",
-    op: "spectrogram",
-    outputShape: shape,
-    params: 0,
-  }];
-  c.widths.forEach((f, i) => {
-    const params = 16 * shape[2] * f + f;
-    shape = [convOutputSize(shape[0], 4, 2, 1), convOutputSize(shape[1], 4, 2, 1), f];
-    const tag = i + 1 === c.featureLayer ? " (features)" : "";
-    out.push({
-      name: `conv${i + 1}`,
-      op: `conv n${f} k4 s2 p1, LeakyReLU ${c.slope}${tag}`,
-      outputShape: shape,
-      params,
-    });
-  });
-  const k = c.advKernel;
-  out.push({
-    name: "adv",
-    op: `conv n1 k${k} s1 p${(k - 1) / 2}, mean over space`,
-    outputShape: [1, 1, 1],
-    params: k * k * shape[2] + 1,
-  });
-  out.push({
-    name: "cls",
-    op: `conv n${c.nOut} k${shape[0]}×${shape[1]} s1 p0`,
-    outputShape: [1, 1, c.nOut],
-    params: shape[0] * shape[1] * shape[2] * c.nOut + c.nOut,
-  });
+  const out: LayerDescription[] = [
+    { name: "input", op: "spectrogram", outputShape: [c.height, c.width, c.channels], params: 0 },
+  ];
+  for (const stage of discriminatorPlan(c)) {
+    const { name, outputShape } = stage, params = stageParams(stage);
+    switch (stage.kind) {
+      case "conv": {
+        const { filters: f, kernel: k, stride: s, pad: p } = stage.geometry;
+        const tag = stage.features ? " (features)" : "";
+        const op = `conv n${f} k${k} s${s} p${p}, LeakyReLU ${c.slope}${tag}`;
+        out.push({ name, op, outputShape, params });
+        break;
+      }
+      case "adv": {
+        const k = stage.kernel;
+        out.push({
+          name,
+          op: `conv n1 k${k} s1 p${(k - 1) / 2}, mean over space`,
+          outputShape,
+          params,
+        });
+        break;
+      }
+      case "cls": {
+        const [h, w] = stage.input;
+        out.push({ name, op: `conv n${stage.nOut} k${h}×${w} s1 p0`, outputShape, params });
+        break;
+      }
+    }
+  }
   return out;
 }
 
@@ -208,7 +300,7 @@ export class Discriminator extends ParamModel {
   #convs: ConvBlock[] = [];
   #advKernel: tf.Variable;
   #advBias: tf.Variable;
-  #clsKernel: tf.Variable[] = [];
+  #clsKernel: tf.Variable[];
   #clsBias: tf.Variable;
   #final: Shape3;
 
@@ -218,37 +310,63 @@ export class Discriminator extends ParamModel {
     const c = resolveDiscriminatorConfig(config);
     this.config = c;
     const rng = options.rng ?? new Rng(0);
-    let shape: Shape3 = [c.height, c.width, c.channels];
-    c.widths.forEach((f, i) => {
-      const block = new ConvBlock(this.params, rng, `conv${i + 1}`, shape[2], {
-        filters: f,
-        kernel: 4,
-        stride: 2,
-        pad: 1,
-      }, { batchNorm: false, activation: "leaky_relu", slope: c.slope });
-      this.#convs.push(block);
-      shape = block.outputShape(shape);
-    });
-    this.#final = shape;
-    const k = c.advKernel, ch = shape[2];
-    this.#advKernel = this.params.add(
-      "adv/conv/kernel",
-      [k, k, ch, 1],
-      lecunNormal(rng, k * k * ch, k * k * ch),
-    );
-    this.#advBias = this.params.add("adv/conv/bias", [1], new Float32Array(1));
-    const flat = shape[0] * shape[1] * ch;
-    // The k8×8 conv, stored output-first as [nOut, h·w·C] in blocks of at most
-    // CLS_ROWS rows (`cls/kernel/0`, `cls/kernel/1`, …) and applied as Wᵀ·flatᵀ.
-    // - Left operand: wasm's matMul repacks its right operand whenever that
-    //   tensor is new (after every update), ~0.5 s for 48M weights.
-    // - Blocks: at the seed's size the kernel is 48M weights (194 MB); whole, its
-    //   gradient, optimizer slot and update temporaries are 194 MB allocations
-    //   that fragment the wasm heap. Blocks of ≤ 32 MB keep the peak lower.
-    const values = lecunNormal(rng, flat * c.nOut, flat);
-    for (let r = 0, i = 0; r < c.nOut; r += CLS_ROWS, i++) {
-      const rows = Math.min(CLS_ROWS, c.nOut - r);
-      this.#clsKernel.push(
+    let adv: { kernel: tf.Variable; bias: tf.Variable } | null = null;
+    let cls: { kernels: tf.Variable[]; bias: tf.Variable; input: Shape3 } | null = null;
+    for (const stage of discriminatorPlan(c)) {
+      switch (stage.kind) {
+        case "conv":
+          this.#convs.push(
+            new ConvBlock(this.params, rng, stage.name, stage.inChannels, stage.geometry, {
+              batchNorm: false,
+              activation: "leaky_relu",
+              slope: c.slope,
+            }),
+          );
+          break;
+        case "adv": {
+          const k = stage.kernel, fanIn = k * k * stage.inChannels;
+          adv = {
+            kernel: this.params.add(
+              "adv/conv/kernel",
+              [k, k, stage.inChannels, 1],
+              lecunNormal(rng, fanIn, fanIn),
+            ),
+            bias: this.params.add("adv/conv/bias", [1], new Float32Array(1)),
+          };
+          break;
+        }
+        case "cls":
+          cls = { ...this.#classifier(rng, stage.input, stage.nOut), input: stage.input };
+      }
+    }
+    this.#advKernel = adv!.kernel;
+    this.#advBias = adv!.bias;
+    this.#clsKernel = cls!.kernels;
+    this.#clsBias = cls!.bias;
+    this.#final = cls!.input;
+  }
+
+  /**
+   * The classification head's variables. The k8×8 conv is stored output-first
+   * as [nOut, h·w·C] in blocks of at most CLS_ROWS rows (`cls/kernel/0`,
+   * `cls/kernel/1`, …) and applied as Wᵀ·flatᵀ.
+   * - Left operand: wasm's matMul repacks its right operand whenever that
+   *   tensor is new (after every update), ~0.5 s for 48M weights.
+   * - Blocks: at the seed's size the kernel is 48M weights (194 MB); whole, its
+   *   gradient, optimizer slot and update temporaries are 194 MB allocations
+   *   that fragment the wasm heap. Blocks of ≤ 32 MB keep the peak lower.
+   */
+  #classifier(
+    rng: Rng,
+    input: Shape3,
+    nOut: number,
+  ): { kernels: tf.Variable[]; bias: tf.Variable } {
+    const flat = input[0] * input[1] * input[2];
+    const values = lecunNormal(rng, flat * nOut, flat);
+    const kernels: tf.Variable[] = [];
+    for (let r = 0, i = 0; r < nOut; r += CLS_ROWS, i++) {
+      const rows = Math.min(CLS_ROWS, nOut - r);
+      kernels.push(
         this.params.add(
           `cls/kernel/${i}`,
           [rows, flat],
@@ -256,7 +374,7 @@ export class Discriminator extends ParamModel {
         ),
       );
     }
-    this.#clsBias = this.params.add("cls/bias", [c.nOut], new Float32Array(c.nOut));
+    return { kernels, bias: this.params.add("cls/bias", [nOut], new Float32Array(nOut)) };
   }
 
   #check(x: tf.Tensor): void {

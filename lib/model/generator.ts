@@ -32,6 +32,7 @@ import { Rng } from "../random.ts";
 import { type BatchNormConfig, DEFAULT_BATCH_NORM } from "./batch_norm.ts";
 import {
   ConvBlock,
+  type ConvGeometry,
   convOutputSize,
   DeconvBlock,
   deconvOutputSize,
@@ -147,10 +148,118 @@ export function resolveGeneratorConfig(config: Partial<GeneratorConfig> = {}): G
   return c;
 }
 
+/** One stage of the generator's layer plan, with its per-sample output shape `[H, W, C]`. */
+export type GeneratorStage =
+  | {
+    /** conv → BN → ReLU (the encoder). */
+    kind: "conv";
+    name: string;
+    inChannels: number;
+    geometry: ConvGeometry;
+    outputShape: Shape3;
+  }
+  | {
+    /** Tile the labels, concatenate, conv k s1 → BN → ReLU (see `LabelMergeBlock`). */
+    kind: "merge";
+    name: string;
+    inChannels: number;
+    labels: number;
+    filters: number;
+    kernel: number;
+    outputShape: Shape3;
+  }
+  | {
+    /** StarGAN's residual block, k3 s1 p1. */
+    kind: "res";
+    name: string;
+    channels: number;
+    outputShape: Shape3;
+  }
+  | {
+    /** deconv → BN → ReLU, or for the last one deconv (with bias) → sigmoid. */
+    kind: "deconv";
+    name: string;
+    inChannels: number;
+    geometry: ConvGeometry;
+    last: boolean;
+    outputShape: Shape3;
+  };
+
 /**
- * The generator's layers with their output shapes, from the config alone
- * (nothing is allocated or computed), so a full-size model can be described
- * cheaply.
+ * The generator's layer plan: every stage with its sizes and output shape,
+ * from the config alone. The {@linkcode Generator} constructor builds these
+ * stages, in this order; {@linkcode describeGenerator} lists them.
+ */
+export function generatorPlan(config: Partial<GeneratorConfig> = {}): GeneratorStage[] {
+  const c = resolveGeneratorConfig(config);
+  const stages: GeneratorStage[] = [];
+  let shape: Shape3 = [c.height, c.width, c.channels];
+  const conv = (name: string, geometry: ConvGeometry) => {
+    const { kernel: k, stride: s, pad: p, filters } = geometry;
+    const outputShape: Shape3 = [
+      convOutputSize(shape[0], k, s, p),
+      convOutputSize(shape[1], k, s, p),
+      filters,
+    ];
+    stages.push({ kind: "conv", name, inChannels: shape[2], geometry, outputShape });
+    shape = outputShape;
+  };
+  const deconv = (name: string, geometry: ConvGeometry, last: boolean) => {
+    const { kernel: k, stride: s, pad: p, filters } = geometry;
+    const outputShape: Shape3 = [
+      deconvOutputSize(shape[0], k, s, p),
+      deconvOutputSize(shape[1], k, s, p),
+      filters,
+    ];
+    stages.push({ kind: "deconv", name, inChannels: shape[2], geometry, last, outputShape });
+    shape = outputShape;
+  };
+  const ek = c.edgeKernel, ep = (ek - 1) / 2;
+  c.widths.forEach((w, i) =>
+    i === 0
+      ? conv("down1", { filters: w, kernel: ek, stride: 1, pad: ep })
+      : conv(`down${i + 1}`, { filters: w, kernel: 4, stride: 2, pad: 1 })
+  );
+  const bottleneck = shape[2];
+  stages.push({
+    kind: "merge",
+    name: "merge",
+    inChannels: bottleneck,
+    labels: c.nIn,
+    filters: bottleneck,
+    kernel: c.mergeKernel,
+    outputShape: shape,
+  });
+  for (let i = 0; i < c.resBlocks; i++) {
+    stages.push({ kind: "res", name: `res${i + 1}`, channels: bottleneck, outputShape: shape });
+  }
+  const ups = c.widths.slice(0, -1).reverse();
+  ups.forEach((w, i) => deconv(`up${i + 1}`, { filters: w, kernel: 4, stride: 2, pad: 1 }, false));
+  deconv(`up${ups.length + 1}`, { filters: c.channels, kernel: ek, stride: 1, pad: ep }, true);
+  return stages;
+}
+
+/** A stage's trainable scalars: kernels, and BatchNorm's scale and shift or a bias. */
+function stageParams(stage: GeneratorStage): number {
+  switch (stage.kind) {
+    case "conv":
+    case "deconv": {
+      const { kernel: k, filters: f } = stage.geometry;
+      return k * k * stage.inChannels * f + (stage.kind === "deconv" && stage.last ? f : 2 * f);
+    }
+    case "merge": {
+      const k = stage.kernel, f = stage.filters;
+      return k * k * (stage.inChannels + stage.labels) * f + 2 * f;
+    }
+    case "res":
+      return 2 * (9 * stage.channels * stage.channels + 2 * stage.channels);
+  }
+}
+
+/**
+ * The generator's layers with their output shapes: its layer plan in the
+ * seed's notation (nothing is allocated or computed), so a full-size model
+ * can be described cheaply.
  *
  * @example The seed's bottleneck
  * ```ts
@@ -162,50 +271,43 @@ export function resolveGeneratorConfig(config: Partial<GeneratorConfig> = {}): G
  */
 export function describeGenerator(config: Partial<GeneratorConfig> = {}): LayerDescription[] {
   const c = resolveGeneratorConfig(config);
-  const out: LayerDescription[] = [];
-  let shape: Shape3 = [c.height, c.width, c.channels];
-  out.push({ name: "input", op: "spectrogram", outputShape: shape, params: 0 });
-  const conv = (name: string, f: number, k: number, s: number, p: number) => {
-    const params = k * k * shape[2] * f + 2 * f;
-    shape = [convOutputSize(shape[0], k, s, p), convOutputSize(shape[1], k, s, p), f];
-    out.push({ name, op: `conv n${f} k${k} s${s} p${p}, BN, ReLU`, outputShape: shape, params });
-  };
-  const deconv = (name: string, f: number, k: number, s: number, p: number, last: boolean) => {
-    const params = k * k * shape[2] * f + (last ? f : 2 * f);
-    shape = [deconvOutputSize(shape[0], k, s, p), deconvOutputSize(shape[1], k, s, p), f];
-    const tail = last ? "sigmoid" : "BN, ReLU";
-    out.push({ name, op: `deconv n${f} k${k} s${s} p${p}, ${tail}`, outputShape: shape, params });
-  };
-  const ek = c.edgeKernel, ep = (ek - 1) / 2;
-  c.widths.forEach((w, i) =>
-    i === 0 ? conv("down1", w, ek, 1, ep) : conv(`down${i + 1}`, w, 4, 2, 1)
-  );
-  const bottleneck = c.widths[c.widths.length - 1]!;
-  const mk = c.mergeKernel;
-  out.push({
-    name: "labels",
-    op: `tile the ${c.nIn} labels to ${c.nIn}×${shape[0]}×${shape[1]}, concat`,
-    outputShape: [shape[0], shape[1], shape[2] + c.nIn],
-    params: 0,
-  });
-  out.push({
-    name: "merge",
-    op: `conv n${bottleneck} k${mk} s1 p${(mk - 1) / 2}, BN, ReLU`,
-    outputShape: [shape[0], shape[1], bottleneck],
-    params: mk * mk * (shape[2] + c.nIn) * bottleneck + 2 * bottleneck,
-  });
-  shape = [shape[0], shape[1], bottleneck];
-  for (let i = 0; i < c.resBlocks; i++) {
-    out.push({
-      name: `res${i + 1}`,
-      op: `ResBlock n${bottleneck} k3 s1 p1, BN, ReLU`,
-      outputShape: shape,
-      params: 2 * (9 * bottleneck * bottleneck + 2 * bottleneck),
-    });
+  const out: LayerDescription[] = [
+    { name: "input", op: "spectrogram", outputShape: [c.height, c.width, c.channels], params: 0 },
+  ];
+  const geo = (g: ConvGeometry) => `n${g.filters} k${g.kernel} s${g.stride} p${g.pad}`;
+  for (const stage of generatorPlan(c)) {
+    const { name, outputShape } = stage, params = stageParams(stage);
+    switch (stage.kind) {
+      case "conv":
+        out.push({ name, op: `conv ${geo(stage.geometry)}, BN, ReLU`, outputShape, params });
+        break;
+      case "merge": {
+        const [h, w] = outputShape, n = stage.labels, k = stage.kernel;
+        out.push({
+          name: "labels",
+          op: `tile the ${n} labels to ${n}×${h}×${w}, concat`,
+          outputShape: [h, w, stage.inChannels + n],
+          params: 0,
+        });
+        const op = `conv n${stage.filters} k${k} s1 p${(k - 1) / 2}, BN, ReLU`;
+        out.push({ name, op, outputShape, params });
+        break;
+      }
+      case "res":
+        out.push({
+          name,
+          op: `ResBlock n${stage.channels} k3 s1 p1, BN, ReLU`,
+          outputShape,
+          params,
+        });
+        break;
+      case "deconv": {
+        const tail = stage.last ? "sigmoid" : "BN, ReLU";
+        out.push({ name, op: `deconv ${geo(stage.geometry)}, ${tail}`, outputShape, params });
+        break;
+      }
+    }
   }
-  const ups = c.widths.slice(0, -1).reverse();
-  ups.forEach((w, i) => deconv(`up${i + 1}`, w, 4, 2, 1, false));
-  deconv(`up${ups.length + 1}`, c.channels, ek, 1, ep, true);
   return out;
 }
 
@@ -239,51 +341,39 @@ export class Generator extends ParamModel {
     const c = resolveGeneratorConfig(config);
     this.config = c;
     const rng = options.rng ?? new Rng(0);
-    const bn = c.batchNorm;
-    const ek = c.edgeKernel, ep = (ek - 1) / 2;
-    let channels = c.channels;
-    c.widths.forEach((w, i) => {
-      const geometry = i === 0
-        ? { filters: w, kernel: ek, stride: 1, pad: ep }
-        : { filters: w, kernel: 4, stride: 2, pad: 1 };
-      this.#down.push(
-        new ConvBlock(this.params, rng, `down${i + 1}`, channels, geometry, {
-          batchNormConfig: bn,
-        }),
-      );
-      channels = w;
-    });
-    this.#merge = new LabelMergeBlock(this.params, rng, "merge", {
-      inChannels: channels,
-      labels: c.nIn,
-      filters: channels,
-      kernel: c.mergeKernel,
-    }, { batchNormConfig: bn });
-    for (let i = 0; i < c.resBlocks; i++) {
-      this.#res.push(
-        new ResBlock(this.params, rng, `res${i + 1}`, channels, { batchNormConfig: bn }),
-      );
+    const batchNormConfig = c.batchNorm;
+    let merge: LabelMergeBlock | null = null;
+    for (const stage of generatorPlan(c)) {
+      switch (stage.kind) {
+        case "conv":
+          this.#down.push(
+            new ConvBlock(this.params, rng, stage.name, stage.inChannels, stage.geometry, {
+              batchNormConfig,
+            }),
+          );
+          break;
+        case "merge":
+          merge = new LabelMergeBlock(this.params, rng, stage.name, stage, { batchNormConfig });
+          break;
+        case "res":
+          this.#res.push(
+            new ResBlock(this.params, rng, stage.name, stage.channels, { batchNormConfig }),
+          );
+          break;
+        case "deconv":
+          this.#up.push(
+            new DeconvBlock(
+              this.params,
+              rng,
+              stage.name,
+              stage.inChannels,
+              stage.geometry,
+              stage.last ? { batchNorm: false, activation: "sigmoid" } : { batchNormConfig },
+            ),
+          );
+      }
     }
-    const ups = c.widths.slice(0, -1).reverse();
-    ups.forEach((w, i) => {
-      this.#up.push(
-        new DeconvBlock(this.params, rng, `up${i + 1}`, channels, {
-          filters: w,
-          kernel: 4,
-          stride: 2,
-          pad: 1,
-        }, { batchNormConfig: bn }),
-      );
-      channels = w;
-    });
-    this.#up.push(
-      new DeconvBlock(this.params, rng, `up${ups.length + 1}`, channels, {
-        filters: c.channels,
-        kernel: ek,
-        stride: 1,
-        pad: ep,
-      }, { batchNorm: false, activation: "sigmoid" }),
-    );
+    this.#merge = merge!;
   }
 
   /** `G(x, c)`: `x` `[B, H, W, channels]`, `c` `[B, nIn]` → `[B, H, W, channels]` in (0, 1). */

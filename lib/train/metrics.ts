@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { JsonlWriter, readJsonl, trimJsonl } from "../jsonl.ts";
 import type { GanStepResult } from "./step.ts";
 
 /** One line of `metrics.jsonl`. */
@@ -57,47 +58,14 @@ export function reportTerms(result: GanStepResult): Record<string, number> {
  * console.assert((await readMetrics(path)).length === 1);
  * ```
  */
-export class MetricsWriter {
-  #file: Deno.FsFile;
-  #encoder = new TextEncoder();
-
-  /** Open `path` for appending (created if missing). */
-  constructor(path: string) {
-    this.#file = Deno.openSync(path, { append: true, create: true });
-  }
-
-  /** Append one record as a line. */
-  append(record: MetricsRecord): void {
-    const bytes = this.#encoder.encode(JSON.stringify(record) + "\n");
-    let written = 0;
-    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
-  }
-
-  /** Close the file. */
-  close(): void {
-    this.#file.close();
-  }
-}
+export class MetricsWriter extends JsonlWriter<MetricsRecord> {}
 
 /**
  * Read every record of a `metrics.jsonl`. A last line cut short by a crash is
  * ignored; any other malformed line is an error naming its line number.
  */
 export async function readMetrics(path: string): Promise<MetricsRecord[]> {
-  const text = await Deno.readTextFile(path);
-  const lines = text.split("\n");
-  const out: MetricsRecord[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as MetricsRecord);
-    } catch {
-      if (i === lines.length - 1) break;
-      throw new SyntaxError(`Cannot read metrics '${path}': line ${i + 1} is not valid JSON`);
-    }
-  }
-  return out;
+  return await readJsonl<MetricsRecord>(path, "metrics");
 }
 
 /**
@@ -106,15 +74,5 @@ export async function readMetrics(path: string): Promise<MetricsRecord[]> {
  * recomputes, are not listed twice.
  */
 export async function truncateMetrics(path: string, iteration: number): Promise<void> {
-  let records: MetricsRecord[];
-  try {
-    records = await readMetrics(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return;
-    throw e;
-  }
-  const kept = records.filter((r) => r.iteration <= iteration);
-  // Via a temp file: a crash while rewriting keeps the old file whole.
-  await Deno.writeTextFile(`${path}.tmp`, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-  await Deno.rename(`${path}.tmp`, path);
+  await trimJsonl<MetricsRecord>(path, "metrics", (r) => r.iteration <= iteration);
 }

@@ -346,6 +346,22 @@ function termGradients<C>(
   return { grads: named, values, weights, total: read[0]! };
 }
 
+/** One side's gradients: check the batch and terms, make the side's context, differentiate. */
+function sideGradients<C>(
+  side: "generator" | "critic",
+  Context: new (batch: GanBatch, models: GanModels, iteration: number, rng: Rng) => C,
+  models: GanModels,
+  batch: GanBatch,
+  options: GradientOptions<C>,
+): GradientResult {
+  checkBatch(batch);
+  checkTerms(options.terms, side);
+  const iteration = options.iteration ?? 0;
+  const context = new Context(batch, models, iteration, options.rng ?? new Rng(0));
+  const model = side === "generator" ? models.generator : models.discriminator;
+  return termGradients(model.trainableVariables, context, options.terms, iteration);
+}
+
 /**
  * Gradients of the generator loss `Σ weight·term` with respect to the
  * generator's trainable variables, for one batch. Nothing is updated except
@@ -374,12 +390,7 @@ export function generatorGradients(
   batch: GanBatch,
   options: GradientOptions<GeneratorContext>,
 ): GradientResult {
-  checkBatch(batch);
-  const terms = options.terms;
-  checkTerms(terms, "generator");
-  const iteration = options.iteration ?? 0;
-  const context = new GeneratorContextImpl(batch, models, iteration, options.rng ?? new Rng(0));
-  return termGradients(models.generator.trainableVariables, context, terms, iteration);
+  return sideGradients("generator", GeneratorContextImpl, models, batch, options);
 }
 
 /**
@@ -391,12 +402,7 @@ export function criticGradients(
   batch: GanBatch,
   options: GradientOptions<CriticContext>,
 ): GradientResult {
-  checkBatch(batch);
-  const terms = options.terms;
-  checkTerms(terms, "critic");
-  const iteration = options.iteration ?? 0;
-  const context = new CriticContextImpl(batch, models, iteration, options.rng ?? new Rng(0));
-  return termGradients(models.discriminator.trainableVariables, context, terms, iteration);
+  return sideGradients("critic", CriticContextImpl, models, batch, options);
 }
 
 function update(

@@ -144,27 +144,3 @@ export function criticTerms(
 ): LossTerm<CriticContext>[] {
   return build("critic", weights, criticTermFunctions(options.adversarial ?? "wgan"));
 }
-
-/** The base experiment 47c97768's generator weights (DESIGN §2). */
-export const BASE_GENERATOR_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
-  adversarial: 1,
-  classification: 1,
-  reconstruction: 10,
-  featureMatching: 10,
-  identity: 5,
-});
-
-/** The critic weights of 47c97768 and 9ada9179: WGAN, GP λ = 10, classification λ = 1. */
-export const BASE_CRITIC_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
-  adversarial: 1,
-  gradientPenalty: 10,
-  classification: 1,
-});
-
-/** The seed experiment 9ada9179's generator weights: the base without the identity-mapping loss. */
-export const SEED_GENERATOR_WEIGHTS: Readonly<Record<string, number>> = Object.freeze({
-  adversarial: 1,
-  classification: 1,
-  reconstruction: 10,
-  featureMatching: 10,
-});

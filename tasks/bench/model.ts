@@ -26,17 +26,22 @@ import { tf } from "../../lib/deps.ts";
 import { Rng } from "../../lib/random.ts";
 import { Discriminator, Generator } from "../../lib/model/mod.ts";
 import {
-  BASE_CRITIC_WEIGHTS,
   criticTerms,
   type GanBatch,
   ganStep,
   generatorTerms,
   RMSprop,
-  SEED_GENERATOR_WEIGHTS,
 } from "../../lib/train/mod.ts";
+import seed from "../../experiments/9ada9179.ts";
 import { peakMiB } from "./conv.ts";
 import { benchBackend } from "./runner.ts";
 import type { BenchRow, BenchSuite } from "./types.ts";
+
+/** The seed's spectrograms: 256 bins × 256 frames (its experiment's features). */
+const SEED_SIZE = seed.data.features.bins ?? 256;
+
+/** The seed's label counts (DESIGN §1: 1479 input labels, 1476 output labels of its corpus). */
+const SEED_LABELS = { nIn: 1479, nOut: 1476 } as const;
 
 /** Time spent in one kernel during a {@linkcode kernelProfile}. */
 export interface KernelTime {
@@ -154,12 +159,20 @@ export function measureModel(
   const iterationReps = options.iterationReps ?? 1;
   const { name: backend, threads } = benchBackend();
   const rng = new Rng("bench-model");
-  const generator = new Generator({}, { rng: rng.fork("G") });
-  const discriminator = new Discriminator({}, { rng: rng.fork("D") });
+  // The seed's networks at its spectrogram size and label counts.
+  const size = { height: SEED_SIZE, width: SEED_SIZE, channels: 1 };
+  const generator = new Generator(
+    { ...seed.model.generator, ...size, nIn: SEED_LABELS.nIn },
+    { rng: rng.fork("G") },
+  );
+  const discriminator = new Discriminator(
+    { ...seed.model.discriminator, ...size, nOut: SEED_LABELS.nOut },
+    { rng: rng.fork("D") },
+  );
   const next = benchBatches(rng.fork("data"), {
     batch: 2,
-    height: 256,
-    width: 256,
+    height: SEED_SIZE,
+    width: SEED_SIZE,
     nIn: generator.config.nIn,
     nOut: discriminator.config.nOut,
   });
@@ -200,9 +213,9 @@ export function measureModel(
       discriminatorOptimizer: new RMSprop(discriminator.trainableVariables),
     };
     const stepOptions = {
-      generatorTerms: generatorTerms(SEED_GENERATOR_WEIGHTS),
-      criticTerms: criticTerms(BASE_CRITIC_WEIGHTS),
-      nCritic: 5,
+      generatorTerms: generatorTerms(seed.losses.generator),
+      criticTerms: criticTerms(seed.losses.critic),
+      nCritic: seed.trainer.nCritic,
       rng: rng.fork("step"),
     };
     try {

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { appendJsonl } from "../../jsonl.ts";
 import { CollapseDetector, type CollapseDetectorOptions } from "./measures.ts";
 import { NonFiniteError } from "../../train/non_finite.ts";
 import type { Canvas } from "../png.ts";
@@ -156,7 +157,7 @@ export class DiagnosticsMonitor {
     if (warning) record.warning = warning;
     this.records.push(record);
     if (this.#path) {
-      Deno.writeTextFileSync(this.#path, JSON.stringify(record) + "\n", { append: true });
+      appendJsonl(this.#path, record);
     }
     if (this.#pictures) this.#writePictures(record);
     this.#log?.(formatDiagnostics(record));

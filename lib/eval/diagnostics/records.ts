@@ -6,6 +6,7 @@
  * @module
  */
 
+import { readJsonl } from "../../jsonl.ts";
 import type { DiagnosticsRecord } from "./evaluate.ts";
 
 /** File names the monitor writes in a run directory. */
@@ -40,28 +41,9 @@ export function formatDiagnostics(r: DiagnosticsRecord): string {
   return `diagnostics @${r.iteration}: ${parts.join(", ")}`;
 }
 
-/** Read a `diagnostics.jsonl`; a missing file gives an empty list. */
+/** Read a `diagnostics.jsonl`; a missing file gives an empty list (see {@linkcode readJsonl}). */
 export async function readDiagnostics(path: string): Promise<DiagnosticsRecord[]> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return [];
-    throw e;
-  }
-  const out: DiagnosticsRecord[] = [];
-  const lines = text.split("\n");
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line) continue;
-    try {
-      out.push(JSON.parse(line) as DiagnosticsRecord);
-    } catch {
-      if (i >= lines.length - 2) break; // a last line cut short by a crash
-      throw new SyntaxError(`Cannot read diagnostics '${path}': line ${i + 1} is not valid JSON`);
-    }
-  }
-  return out;
+  return await readJsonl<DiagnosticsRecord>(path, "diagnostics", { missingIsEmpty: true });
 }
 
 /** The collapse warning recorded in a list of records (the latest one), or null. */
