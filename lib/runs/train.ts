@@ -22,7 +22,9 @@ import { promotePendingConfig, settlePendingConfig, writePendingConfig } from ".
 import { nonFiniteMessage } from "./outcome.ts";
 import { claimRunDir } from "./run_lock.ts";
 import { type LoopResult, runLoop } from "../train/loop.ts";
-import { MetricsWriter, truncateMetrics } from "../train/metrics.ts";
+import { MetricsWriter } from "../train/metrics.ts";
+import { trimJsonl } from "../jsonl.ts";
+import { DIAGNOSTICS_FILES } from "../eval/diagnostics/records.ts";
 import { ProgressBar, type ProgressBarOptions } from "../train/progress.ts";
 import { configHash } from "../experiment/serialize.ts";
 import type { Experiment } from "../experiment/types.ts";
@@ -180,6 +182,12 @@ export async function trainExperiment(
   }
 }
 
+/** The run's per-iteration JSONL logs (file, what it holds), trimmed to the checkpoint on resume. */
+const ITERATION_LOGS = [
+  [RUN_FILES.metrics, "metrics"],
+  [DIAGNOSTICS_FILES.records, "diagnostics"],
+] as const;
+
 /** A resume's checkpoint, checked, and what the run recorded before. */
 interface Resumed {
   checkpoint: CheckpointContents<Record<string, unknown>>;
@@ -331,7 +339,16 @@ async function trainInRun(
     await writeRunLabels(runDir, runLabelsOf(dataset));
 
     const metricsPath = join(runDir, RUN_FILES.metrics);
-    if (resumed) await truncateMetrics(metricsPath, startIteration);
+    // The iterations after the checkpoint are recomputed: every per-iteration log forgets them.
+    if (resumed) {
+      for (const [file, what] of ITERATION_LOGS) {
+        await trimJsonl<{ iteration: number }>(
+          join(runDir, file),
+          what,
+          (r) => r.iteration <= startIteration,
+        );
+      }
+    }
     const metrics = new MetricsWriter(metricsPath);
     const progress = options.progress === false ? undefined : new ProgressBar({
       totalIterations: trainer.totalIterations,
