@@ -617,7 +617,7 @@ Deno.test("faults/train: a second resume of a running run is refused naming the 
         "run",
         "-A",
         new URL("tasks/train.ts", repo).pathname,
-        ...tinyTrainArgs(manifest, ["--resume", dir, "--max-steps", "25"]),
+        ...tinyTrainArgs(manifest, ["--resume", dir, "--max-steps", "12"]),
       ],
       stdout: "null",
       stderr: "piped",
@@ -649,11 +649,11 @@ Deno.test("faults/train: a second resume of a running run is refused naming the 
     );
     equal(second.err.trim().split("\n").length, 1);
     // One writer: the checkpoint and metrics.jsonl agree, with no gap and no repeat.
-    equal((await readCheckpoint(`${dir}/checkpoint.vxck`)).state.iteration, 27);
-    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 27));
+    equal((await readCheckpoint(`${dir}/checkpoint.vxck`)).state.iteration, 14);
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 14));
     const later = await train(["--resume", dir, "--max-steps", "1"]);
     equal(later.value, 0, later.err);
-    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 28));
+    deepEqual(await iterationsIn(`${dir}/metrics.jsonl`), range(1, 15));
   });
 });
 
@@ -900,7 +900,7 @@ Deno.test("faults/train: a full disk is one line, exit 1, no partial file, run.j
     }
     let r;
     try {
-      r = await train(["--resume", dir, "--max-steps", "3", ...big]);
+      r = await train(["--resume", dir, "--max-steps", "1", ...big]);
     } finally {
       undo();
     }
