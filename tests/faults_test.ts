@@ -967,3 +967,50 @@ Deno.test("faults/train: an old checkpoint without a checksum resumes with a not
     ok((await readCheckpoint(path)).verified);
   });
 });
+
+Deno.test("faults/convert: a checkpoint with NaN weights or a damaged state is refused in one line", async () => {
+  const { main: convertMain } = await import("../tasks/convert.ts");
+  await withTempDir(async (root) => {
+    equal((await train(["experiments/9ada9179.ts", "--out", root, "--max-steps", "1"])).value, 0);
+    const dir = onlyRun(root);
+    const path = `${dir}/checkpoint.vxck`;
+    const good = await readCheckpoint(path);
+    const convert = () =>
+      captured(() =>
+        convertMain([
+          dir,
+          "--input",
+          `${corpusDir}/u0.wav`,
+          "--target",
+          "speaker=s2",
+          "--out",
+          `${root}/converted`,
+          "--backend",
+          "cpu",
+          "--iterations",
+          "2",
+        ])
+      );
+    // Before: a silent WAV and exit 0 for NaN weights, `iteration NaN` for a damaged state.
+    const nan = structuredClone(good);
+    const first = Object.keys(nan.tensors).find((n) => n.startsWith("G/"))!;
+    nan.tensors[first]!.data[0] = NaN;
+    await Deno.writeFile(path, versionOneBytes(nan.state, nan.tensors));
+    const r1 = await convert();
+    equal(r1.value, 1);
+    match(
+      r1.err.trim(),
+      /^(convert: )?Cannot load run '.*': Cannot read checkpoint '.*': tensor 'G\/.*' has a non-finite value \(NaN at index 0\)$/,
+    );
+    const bad = structuredClone(good);
+    (bad.state as Record<string, unknown>).iteration = "abc";
+    await writeCheckpoint(path, bad);
+    const r2 = await convert();
+    equal(r2.value, 1);
+    match(
+      r2.err.trim(),
+      /^(convert: )?Cannot load run '.*': Cannot load checkpoint '.*': state field 'iteration' is "abc", expected a whole number ≥ 0$/,
+    );
+    ok(!(await Deno.stat(`${root}/converted`).then(() => true, () => false)));
+  });
+});
