@@ -5,8 +5,6 @@ import {
   batchNormTrain,
   CLS_ROWS,
   DeconvBlock,
-  DEFAULT_DISCRIMINATOR,
-  DEFAULT_GENERATOR,
   describeDiscriminator,
   describeGenerator,
   Discriminator,
@@ -14,8 +12,19 @@ import {
   LabelMergeBlock,
   ParamStore,
 } from "../lib/model/mod.ts";
+import base from "../experiments/47c97768.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
+
+/** The seed's networks: the base experiment's models at its spectrogram size, with the label
+ * counts of the seed's corpus (DESIGN §1: 1479 input, 1476 output labels). */
+const SEED_SIZE = {
+  height: base.data.features.bins,
+  width: base.data.features.segmentFrames,
+  channels: 1,
+};
+const SEED_G = { ...base.model.generator, ...SEED_SIZE, nIn: 1479 };
+const SEED_D = { ...base.model.discriminator, ...SEED_SIZE, nOut: 1476 };
 
 /** 1/8 of the seed's widths at 32×32, 12 input and 10 output labels. */
 const SMALL_G = { height: 32, width: 32, widths: [4, 8, 16, 32], resBlocks: 2, nIn: 12 };
@@ -52,7 +61,7 @@ Deno.test("generator: the seed's table at full size, by shape inference only", (
     ["up4", "1×256×256"],
   ];
   const before = tf.memory().numBytes;
-  const layers = describeGenerator(DEFAULT_GENERATOR).filter((l) => l.name !== "input");
+  const layers = describeGenerator(SEED_G).filter((l) => l.name !== "input");
   equal(tf.memory().numBytes, before, "describing allocates no tensors");
   deepEqual(layers.map((l) => [l.name, chw(l.outputShape)]), expected);
   equal(layers[0]!.op, "conv n32 k7 s1 p3, BN, ReLU");
@@ -63,7 +72,7 @@ Deno.test("generator: the seed's table at full size, by shape inference only", (
 });
 
 Deno.test("discriminator: DESIGN §2's table at full size, by shape inference only", () => {
-  const layers = describeDiscriminator(DEFAULT_DISCRIMINATOR).filter((l) => l.name !== "input");
+  const layers = describeDiscriminator(SEED_D).filter((l) => l.name !== "input");
   deepEqual(layers.map((l) => [l.name, chw(l.outputShape)]), [
     ["conv1", "32×128×128"],
     ["conv2", "64×64×64"],

@@ -1,11 +1,13 @@
 /**
- * A one-line progress bar on stderr with count, rate and ETA.
+ * File progress (data preparation, conversion): count, rate and ETA, drawn by
+ * the one progress display (`lib/progress.ts`) on stderr.
  *
  * On a terminal it redraws in place; otherwise it prints a line at every
  * 10% so logs stay short.
  *
  * @module
  */
+import { ProgressLine, terminalColumns } from "../progress.ts";
 
 /** Options for {@linkcode Progress}. */
 export interface ProgressOptions {
@@ -53,18 +55,22 @@ export class Progress {
   #last = 0;
   #lastDecile = -1;
   #unit: string;
-  #out: ProgressOptions["output"];
-  #tty: boolean;
-  #enabled: boolean;
+  #display: ProgressLine | null;
 
   /** Start a bar labelled `label` for `total` items. */
   constructor(label: string, total: number, options: ProgressOptions = {}) {
     this.#label = label;
     this.#total = total;
     this.#unit = options.unit ?? "files";
-    this.#out = options.output === undefined ? Deno.stderr : options.output;
-    this.#tty = this.#out?.isTerminal() ?? false;
-    this.#enabled = this.#out !== null && total > (options.minItems ?? 8);
+    const out = options.output === undefined ? Deno.stderr : options.output;
+    const enabled = out !== null && total > (options.minItems ?? 8);
+    this.#display = enabled
+      ? new ProgressLine({
+        write: (t) => void out.writeSync(new TextEncoder().encode(t)),
+        inPlace: out.isTerminal(),
+        columns: terminalColumns(),
+      })
+      : null;
   }
 
   /** The current line: `label [=====>    ] 40/100  12.3 files/s  ETA 00:05`. */
@@ -80,31 +86,32 @@ export class Progress {
     } ${this.#unit}/s  ETA ${formatSeconds(eta)}`;
   }
 
-  /** Record `n` more completed items and redraw if due. */
+  /**
+   * Record `n` more completed items and show the line if due: on a terminal
+   * at most every 100 ms, elsewhere at every 10%.
+   */
   tick(n = 1): void {
     this.count += n;
-    if (!this.#enabled) return;
-    const now = performance.now();
-    if (this.#tty) {
+    const display = this.#display;
+    if (!display) return;
+    if (display.inPlace) {
+      const now = performance.now();
       if (now - this.#last > 100 || this.count >= this.#total) {
         this.#last = now;
-        this.#write(`\r${this.line()}\x1b[K`);
+        display.show(this.line(), true);
       }
     } else {
       const decile = Math.floor((10 * this.count) / this.#total);
       if (decile > this.#lastDecile) {
         this.#lastDecile = decile;
-        this.#write(`${this.line()}\n`);
+        display.show(this.line(), true);
       }
     }
   }
 
   /** Finish the line. */
   done(): void {
-    if (this.#enabled && this.#tty) this.#write(`\r${this.line()}\x1b[K\n`);
-  }
-
-  #write(s: string): void {
-    this.#out?.writeSync(new TextEncoder().encode(s));
+    if (this.#display?.inPlace) this.#display.show(this.line(), true);
+    this.#display?.end();
   }
 }

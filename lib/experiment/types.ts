@@ -10,6 +10,8 @@
  * @module
  */
 import type { FeatureConfig } from "../data/spectrogram.ts";
+import type { DiscriminatorConfig } from "../model/discriminator.ts";
+import type { GeneratorConfig } from "../model/generator.ts";
 
 /** Descriptive fields of an experiment; they never change what a run computes. */
 export interface ExperimentMeta {
@@ -63,37 +65,21 @@ export interface DataSpec {
 }
 
 /**
- * The generator's architecture: `lib/model`'s `GeneratorConfig` without the
- * fields the data decides (height and width from the features, `nIn` from the
- * label schema, one channel).
+ * The generator's architecture: `lib/model`'s {@linkcode GeneratorConfig}
+ * without the fields the data decides (height and width from the features,
+ * `nIn` from the label schema, one channel).
  */
-export interface GeneratorSpec {
-  /** Encoder channels: the first conv is k`edgeKernel` s1, each further one k4 s2 p1. */
-  widths: number[];
-  /** Residual blocks in the bottleneck. */
-  resBlocks: number;
-  /** Kernel of the first conv and the last deconv (odd). */
-  edgeKernel: number;
-  /** Kernel of the merge conv after the label concatenation (odd). */
-  mergeKernel: number;
-  /** BatchNorm hyper-parameters. */
-  batchNorm: { decay: number; epsilon: number };
-}
+export type GeneratorSpec = Omit<GeneratorConfig, "height" | "width" | "channels" | "nIn">;
 
 /**
  * The discriminator's architecture (DESIGN §2): `lib/model`'s
- * `DiscriminatorConfig` without the fields the data decides.
+ * {@linkcode DiscriminatorConfig} without the fields the data decides
+ * (height, width, one channel, `nOut` from the label schema).
  */
-export interface DiscriminatorSpec {
-  /** Channels of the k4 s2 p1 convs. */
-  widths: number[];
-  /** 1-based index of the conv whose output is used for feature matching. */
-  featureLayer: number;
-  /** Negative slope of the LeakyReLUs. */
-  slope: number;
-  /** Kernel of the adversarial head (odd). */
-  advKernel: number;
-}
+export type DiscriminatorSpec = Omit<
+  DiscriminatorConfig,
+  "height" | "width" | "channels" | "nOut"
+>;
 
 /** One weighted loss term; the term's name is its key in {@linkcode LossSpec}. */
 export interface TermSpec {

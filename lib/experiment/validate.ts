@@ -6,7 +6,21 @@
  */
 import { pathNameProblem } from "../io/path_name.ts";
 import { RESAMPLE_QUALITIES } from "../data/resample.ts";
-import type { Experiment } from "./types.ts";
+import type {
+  AttributeSpecEntry,
+  DataSpec,
+  DiscriminatorSpec,
+  Experiment,
+  ExperimentMeta,
+  FeatureSpec,
+  GeneratorSpec,
+  LabelSpec,
+  LossSpec,
+  OptimizerSpec,
+  ScheduleSpec,
+  TermSpec,
+  TrainerSpec,
+} from "./types.ts";
 
 /** A field's kind, as the validator and `--set` understand it. */
 export type FieldSchema =
@@ -25,133 +39,114 @@ const num = (extra: { min?: number; int?: boolean; positive?: boolean } = {}): F
 const int = (min: number): FieldSchema => ({ type: "number", int: true, min });
 const str: FieldSchema = { type: "string" };
 
-const optimizer: FieldSchema = {
-  type: "object",
-  fields: {
-    kind: { type: "string", values: ["rmsprop", "adam"] },
-    lr: num({ positive: true }),
-    alpha: num({ min: 0 }),
-    beta1: num({ min: 0 }),
-    eps: num({ min: 0 }),
-    schedule: {
-      type: "tagged",
-      tag: "kind",
-      variants: {
-        constant: {},
-        step: { every: int(1), factor: num({ positive: true }) },
-        linear: { start: int(0), end: int(0), final: num({ min: 0 }) },
-      },
-    },
-  },
+/**
+ * The schema of an object type `T`: one field schema for each of `T`'s keys,
+ * no more and no fewer (the compiler checks), so the schema cannot drift from
+ * the type it validates. `optional` lists the keys `T` lets an object leave out.
+ */
+function object<T>(
+  fields: { [K in keyof T]-?: FieldSchema },
+  optional?: readonly (keyof T & string)[],
+): FieldSchema {
+  return optional
+    ? { type: "object", fields: fields as Record<string, FieldSchema>, optional }
+    : { type: "object", fields: fields as Record<string, FieldSchema> };
+}
+
+/** The fields of each variant of a tagged union `T` (tag `kind`), keyed by the tag. */
+type Variants<T extends { kind: string }> = {
+  [K in T["kind"]]: { [F in Exclude<keyof Extract<T, { kind: K }>, "kind">]-?: FieldSchema };
 };
 
-const term: FieldSchema = {
-  type: "object",
-  fields: { weight: num(), from: int(0), until: int(1) },
-  optional: ["from", "until"],
+const scheduleVariants: Variants<ScheduleSpec> = {
+  constant: {},
+  step: { every: int(1), factor: num({ positive: true }) },
+  linear: { start: int(0), end: int(0), final: num({ min: 0 }) },
 };
 
-/** The schema of {@linkcode Experiment}. */
-export const EXPERIMENT_SCHEMA: FieldSchema = {
-  type: "object",
-  fields: {
-    meta: {
-      type: "object",
-      fields: {
-        id: str,
-        title: str,
-        base: { type: "string", nullable: true },
-        note: str,
-        tags: { type: "array", items: str },
+const optimizer = object<OptimizerSpec>({
+  kind: { type: "string", values: ["rmsprop", "adam"] },
+  lr: num({ positive: true }),
+  alpha: num({ min: 0 }),
+  beta1: num({ min: 0 }),
+  eps: num({ min: 0 }),
+  schedule: { type: "tagged", tag: "kind", variants: scheduleVariants },
+});
+
+const term = object<TermSpec>({ weight: num(), from: int(0), until: int(1) }, ["from", "until"]);
+
+/**
+ * The schema of {@linkcode Experiment}: each object's fields are exactly those
+ * of its type in `types.ts` (the model specs' come from `lib/model`'s configs,
+ * the features from `lib/data`'s `FeatureConfig`).
+ */
+export const EXPERIMENT_SCHEMA: FieldSchema = object<Experiment>({
+  meta: object<ExperimentMeta>({
+    id: str,
+    title: str,
+    base: { type: "string", nullable: true },
+    note: str,
+    tags: { type: "array", items: str },
+  }),
+  data: object<DataSpec>({
+    dataset: { type: "string", nullable: true },
+    features: object<FeatureSpec>({
+      sampleRate: int(1),
+      hop: int(1),
+      bins: int(1),
+      segmentFrames: int(1),
+      minDb: num(),
+      maxDb: num(),
+      resampleQuality: { type: "string", values: RESAMPLE_QUALITIES },
+    }),
+    labels: object<LabelSpec>({
+      attributes: {
+        type: "array",
+        nullable: true,
+        minLength: 1,
+        items: object<AttributeSpecEntry>({
+          name: str,
+          values: { type: "array", items: str, minLength: 1 },
+          classified: { type: "boolean" },
+        }),
       },
-    },
-    data: {
-      type: "object",
-      fields: {
-        dataset: { type: "string", nullable: true },
-        features: {
-          type: "object",
-          fields: {
-            sampleRate: int(1),
-            hop: int(1),
-            bins: int(1),
-            segmentFrames: int(1),
-            minDb: num(),
-            maxDb: num(),
-            resampleQuality: { type: "string", values: RESAMPLE_QUALITIES },
-          },
-        },
-        labels: {
-          type: "object",
-          fields: {
-            attributes: {
-              type: "array",
-              nullable: true,
-              minLength: 1,
-              items: {
-                type: "object",
-                fields: {
-                  name: str,
-                  values: { type: "array", items: str, minLength: 1 },
-                  classified: { type: "boolean" },
-                },
-              },
-            },
-            conditionOnly: { type: "array", items: str },
-          },
-        },
-      },
-    },
-    model: {
-      type: "object",
-      fields: {
-        generator: {
-          type: "object",
-          fields: {
-            widths: { type: "array", items: int(1), minLength: 1 },
-            resBlocks: int(0),
-            edgeKernel: int(1),
-            mergeKernel: int(1),
-            batchNorm: {
-              type: "object",
-              fields: { decay: num({ min: 0 }), epsilon: num({ positive: true }) },
-            },
-          },
-        },
-        discriminator: {
-          type: "object",
-          fields: {
-            widths: { type: "array", items: int(1), minLength: 1 },
-            featureLayer: int(1),
-            slope: num({ min: 0 }),
-            advKernel: int(1),
-          },
-        },
-      },
-    },
-    losses: {
-      type: "object",
-      fields: {
-        adversarial: { type: "string", values: ["wgan", "lsgan", "bce"] },
-        critic: { type: "record", values: term },
-        generator: { type: "record", values: term },
-      },
-    },
-    optimizers: { type: "object", fields: { generator: optimizer, discriminator: optimizer } },
-    trainer: {
-      type: "object",
-      fields: {
-        batchSize: int(1),
-        epochs: int(1),
-        itersPerEpoch: int(0),
-        nCritic: int(1),
-        seed: int(0),
-        checkpointMinutes: num({ positive: true }),
-        sampleEvery: int(0),
-      },
-    },
-  },
-};
+      conditionOnly: { type: "array", items: str },
+    }),
+  }),
+  model: object<Experiment["model"]>({
+    generator: object<GeneratorSpec>({
+      widths: { type: "array", items: int(1), minLength: 1 },
+      resBlocks: int(0),
+      edgeKernel: int(1),
+      mergeKernel: int(1),
+      batchNorm: object<GeneratorSpec["batchNorm"]>({
+        decay: num({ min: 0 }),
+        epsilon: num({ positive: true }),
+      }),
+    }),
+    discriminator: object<DiscriminatorSpec>({
+      widths: { type: "array", items: int(1), minLength: 1 },
+      featureLayer: int(1),
+      slope: num({ min: 0 }),
+      advKernel: int(1),
+    }),
+  }),
+  losses: object<LossSpec>({
+    adversarial: { type: "string", values: ["wgan", "lsgan", "bce"] },
+    critic: { type: "record", values: term },
+    generator: { type: "record", values: term },
+  }),
+  optimizers: object<Experiment["optimizers"]>({ generator: optimizer, discriminator: optimizer }),
+  trainer: object<TrainerSpec>({
+    batchSize: int(1),
+    epochs: int(1),
+    itersPerEpoch: int(0),
+    nCritic: int(1),
+    seed: int(0),
+    checkpointMinutes: num({ positive: true }),
+    sampleEvery: int(0),
+  }),
+});
 
 function kindOf(value: unknown): string {
   if (value === null) return "null";

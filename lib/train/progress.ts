@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { ProgressLine, stderrOutput } from "../progress.ts";
 
 /** What the progress line shows for one iteration. */
 export interface ProgressState {
@@ -72,14 +73,6 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 86400)}d${pad(Math.floor((s % 86400) / 3600))}h`;
 }
 
-function terminalColumns(): number {
-  try {
-    return Deno.consoleSize().columns;
-  } catch {
-    return 160;
-  }
-}
-
 /** A loss value in 4 significant digits, exponent form when tiny or huge. */
 function formatValue(v: number): string {
   if (!Number.isFinite(v)) return String(v);
@@ -131,25 +124,32 @@ export function formatProgress(
  */
 export class ProgressBar {
   #options: Required<ProgressBarOptions>;
+  #line: ProgressLine;
   #start: number | null = null;
   #startIteration = 0;
   #lastPrint = -Infinity;
   #last: ProgressState | null = null;
   /** The state on screen: the last update's, or the start's before any. */
   #shown: ProgressState | null = null;
-  #printedSinceLast = true;
   #updates = 0;
 
   /** Create a display; nothing is written until the first {@linkcode ProgressBar.update}. */
   constructor(options: ProgressBarOptions) {
+    const out = stderrOutput();
     this.#options = {
-      write: (t) => Deno.stderr.writeSync(new TextEncoder().encode(t)),
-      inPlace: Deno.stderr.isTerminal(),
-      columns: terminalColumns(),
+      write: out.write,
+      inPlace: out.inPlace,
+      columns: out.columns,
       intervalMs: 10000,
       now: () => performance.now(),
       ...options,
     };
+    const { write, inPlace, columns } = this.#options;
+    this.#line = new ProgressLine({ write, inPlace, columns });
+  }
+
+  #format(state: ProgressState): string {
+    return formatProgress(state, { ...this.#options, rate: this.rate });
   }
 
   /**
@@ -161,16 +161,8 @@ export class ProgressBar {
     this.#start = this.#options.now();
     this.#startIteration = iteration;
     this.#shown = { iteration, epoch, terms: {} };
-    const line = formatProgress(this.#shown, { ...this.#options, rate: 0 });
-    this.#options.write(this.#options.inPlace ? this.#redraw(line) : `${line}\n`);
+    this.#line.show(formatProgress(this.#shown, { ...this.#options, rate: 0 }), true);
     this.#lastPrint = this.#options.now();
-  }
-
-  /** Clear the line and draw `line`, cut to the width. */
-  #redraw(line: string): string {
-    const max = Math.max(20, this.#options.columns - 1);
-    const chars = [...line];
-    return `\r\x1b[2K${chars.length > max ? chars.slice(0, max - 1).join("") + "…" : line}`;
   }
 
   /** Iterations per second since {@linkcode ProgressBar.start}. */
@@ -187,37 +179,18 @@ export class ProgressBar {
     this.#last = this.#shown = state;
     this.#updates++;
     const now = this.#options.now();
-    const line = formatProgress(state, { ...this.#options, rate: this.rate });
-    if (this.#options.inPlace) {
-      this.#options.write(this.#redraw(line));
-      this.#printedSinceLast = true;
-    } else if (this.#updates === 1 || now - this.#lastPrint >= this.#options.intervalMs) {
-      this.#options.write(`${line}\n`);
-      this.#lastPrint = now;
-      this.#printedSinceLast = true;
-    } else {
-      this.#printedSinceLast = false;
-    }
+    const print = this.#updates === 1 || now - this.#lastPrint >= this.#options.intervalMs;
+    if (print && !this.#line.inPlace) this.#lastPrint = now;
+    this.#line.show(this.#format(state), print);
   }
 
   /** Print a message on its own line without losing the progress line. */
   message(text: string): void {
-    const shown = this.#shown;
-    if (this.#options.inPlace && shown) this.#options.write(`\r\x1b[2K${text}\n`);
-    else this.#options.write(`${text}\n`);
-    if (this.#options.inPlace && shown) {
-      this.#options.write(
-        this.#redraw(formatProgress(shown, { ...this.#options, rate: this.rate })),
-      );
-    }
+    this.#line.message(text);
   }
 
   /** Finish: print the last state if it was not shown, and end the line. */
   done(): void {
-    if (this.#options.inPlace) {
-      if (this.#shown) this.#options.write("\n");
-    } else if (this.#last && !this.#printedSinceLast) {
-      this.#options.write(`${formatProgress(this.#last, { ...this.#options, rate: this.rate })}\n`);
-    }
+    this.#line.end(this.#last ? this.#format(this.#last) : undefined);
   }
 }
