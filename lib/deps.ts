@@ -18,7 +18,6 @@ export * as tfCpu from "npm:@tensorflow/tfjs-backend-cpu@4.22.0";
 export * as tfWasm from "npm:@tensorflow/tfjs-backend-wasm@4.22.0";
 export * as YAML from "npm:yaml@2.9.1";
 export { decode as decodePng, encode as encodePng } from "npm:fast-png@8.0.0";
-export { default as Meyda } from "npm:meyda@5.6.3";
 export { FLACDecoder } from "npm:@wasm-audio-decoders/flac@0.2.11";
 export { MPEGDecoder } from "npm:mpg123-decoder@1.0.3";
 export { OggVorbisDecoder } from "npm:@wasm-audio-decoders/ogg-vorbis@0.1.20";

@@ -3,46 +3,16 @@ import { Rng } from "../mod.ts";
 
 const repo = new URL("../", import.meta.url);
 
-Deno.test("mod.ts works from an ad-hoc script outside the repository", async () => {
-  // The script lives in a fresh temp dir with no deno.json, so voxlab's import
-  // map cannot apply: only the pinned npm: specifiers in lib/deps.ts can work.
-  const dir = await Deno.makeTempDir({ prefix: "voxlab-adhoc-" });
+/**
+ * Run a script in a fresh temp dir with no deno.json, so voxlab's import map
+ * cannot apply: only the pinned npm: specifiers in lib/deps.ts can work.
+ * Returns its stdout; a failure shows its stderr.
+ */
+async function runOutside(prefix: string, source: string): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix });
   try {
-    const script = `${dir}/adhoc.ts`;
-    const modUrl = new URL("mod.ts", repo).href;
-    await Deno.writeTextFile(
-      script,
-      `import { initBackend, tf } from ${JSON.stringify(modUrl)};
-const info = await initBackend({ backend: "cpu", quiet: true });
-console.log(info.name, tf.add(tf.tensor1d([1, 2]), 3).arraySync().join(","));
-`,
-    );
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--no-config", "--quiet", script],
-      cwd: dir,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stderr = new TextDecoder().decode(out.stderr);
-    equal(out.code, 0, stderr);
-    match(new TextDecoder().decode(out.stdout), /^cpu 4,5$/m);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
-
-Deno.test("every deno.json export loads from a script outside the repository", async () => {
-  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", repo)));
-  const exports = config.exports as Record<string, string>;
-  deepEqual(Object.keys(exports).slice(0, 1), ["."]);
-  const dir = await Deno.makeTempDir({ prefix: "voxlab-exports-" });
-  try {
-    const script = `${dir}/exports.ts`;
-    const lines = Object.entries(exports).map(([subpath, file], i) =>
-      `import * as m${i} from ${JSON.stringify(new URL(file, repo).href)};\n` +
-      `console.log(${JSON.stringify(subpath)}, Object.keys(m${i}).length);`
-    );
-    await Deno.writeTextFile(script, lines.join("\n") + "\n");
+    const script = `${dir}/script.ts`;
+    await Deno.writeTextFile(script, source);
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--no-config", "--quiet", script],
       cwd: dir,
@@ -50,20 +20,44 @@ Deno.test("every deno.json export loads from a script outside the repository", a
       stderr: "piped",
     }).output();
     equal(out.code, 0, new TextDecoder().decode(out.stderr));
-    const counts = new Map(
-      new TextDecoder().decode(out.stdout).trim().split("\n").map((l) => {
-        const [name, n] = l.split(" ");
-        return [name!, Number(n)] as const;
-      }),
-    );
-    deepEqual([...counts.keys()], Object.keys(exports));
-    // Each subpath is a part of the whole: non-empty and smaller than mod.ts.
-    for (const [name, n] of counts) {
-      if (name !== ".") match(`${name} ${n}`, /^\.\/\w+ [1-9]\d*$/);
-      if (name !== ".") equal(n < counts.get(".")!, true, `${name} exports ${n} names`);
-    }
+    return new TextDecoder().decode(out.stdout);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("mod.ts works from an ad-hoc script outside the repository", async () => {
+  const modUrl = new URL("mod.ts", repo).href;
+  const stdout = await runOutside(
+    "voxlab-adhoc-",
+    `import { initBackend, tf } from ${JSON.stringify(modUrl)};
+const info = await initBackend({ backend: "cpu", quiet: true });
+console.log(info.name, tf.add(tf.tensor1d([1, 2]), 3).arraySync().join(","));
+`,
+  );
+  match(stdout, /^cpu 4,5$/m);
+});
+
+Deno.test("every deno.json export loads from a script outside the repository", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("deno.json", repo)));
+  const exports = config.exports as Record<string, string>;
+  deepEqual(Object.keys(exports).slice(0, 1), ["."]);
+  const lines = Object.entries(exports).map(([subpath, file], i) =>
+    `import * as m${i} from ${JSON.stringify(new URL(file, repo).href)};\n` +
+    `console.log(${JSON.stringify(subpath)}, Object.keys(m${i}).length);`
+  );
+  const stdout = await runOutside("voxlab-exports-", lines.join("\n") + "\n");
+  const counts = new Map(
+    stdout.trim().split("\n").map((l) => {
+      const [name, n] = l.split(" ");
+      return [name!, Number(n)] as const;
+    }),
+  );
+  deepEqual([...counts.keys()], Object.keys(exports));
+  // Each subpath is a part of the whole: non-empty and smaller than mod.ts.
+  for (const [name, n] of counts) {
+    if (name !== ".") match(`${name} ${n}`, /^\.\/\w+ [1-9]\d*$/);
+    if (name !== ".") equal(n < counts.get(".")!, true, `${name} exports ${n} names`);
   }
 });
 

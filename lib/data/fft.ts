@@ -1,9 +1,8 @@
 /**
- * A radix-2 complex FFT and the short-time transforms Griffin-Lim needs.
- *
- * meyda computes the forward magnitude spectrogram; Griffin-Lim also needs
- * the phase and the inverse, which meyda does not provide, so this module has
- * its own transform. The tests check its magnitudes against meyda's.
+ * voxlab's one FFT: a radix-2 complex FFT and the short-time transforms. The
+ * spectrograms are the magnitudes of {@linkcode stft}; Griffin-Lim also uses
+ * its phase and the inverse {@linkcode istft}. The tests check the
+ * magnitudes against a direct DFT.
  *
  * @module
  */
@@ -81,7 +80,7 @@ export function fft(re: Float64Array, im: Float64Array, inverse = false): void {
   }
 }
 
-/** The symmetric Hann window meyda uses (`hanning`): 0.5 - 0.5 cos(2πi/(n-1)). */
+/** The symmetric Hann window: 0.5 - 0.5 cos(2πi/(n-1)) (meyda's `hanning`, which the spectrograms used before). */
 export function hannWindow(n: number): Float64Array {
   const w = new Float64Array(n);
   for (let i = 0; i < n; i++) w[i] = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / (n - 1));

@@ -1,5 +1,5 @@
 /**
- * Data: audio in and out, meyda spectrograms, Griffin-Lim, label schemas,
+ * Data: audio in and out, spectrograms, Griffin-Lim, label schemas,
  * datasets with a preprocessing cache, training batches, and the built-in
  * espeak-ng demo corpus.
  *

@@ -1,10 +1,10 @@
 /**
- * Log-magnitude spectrograms with meyda, mapped to [0, 1].
+ * Log-magnitude spectrograms, mapped to [0, 1].
  *
  * Frame `t` is centred on sample `t * hop` (the signal is zero-padded by half
  * a frame at both ends), so a clip of `n` samples gives `floor(n / hop) + 1`
- * frames. Each frame is Hann-windowed (meyda's symmetric `hanning`) and
- * transformed; bins `0 .. frame/2 - 1` are kept (the Nyquist bin is dropped),
+ * frames. Each frame is Hann-windowed (the symmetric Hann window) and
+ * transformed by `fft.ts`; bins `0 .. frame/2 - 1` are kept (the Nyquist bin is dropped),
  * so `frame = 2 * bins`.
  *
  * Magnitudes are converted to dB relative to a full-scale sine
@@ -16,17 +16,8 @@
  * @module
  */
 
-import { Meyda } from "../deps.ts";
+import { stft } from "./fft.ts";
 import { RESAMPLE_QUALITIES, type ResampleQuality } from "./resample.ts";
-
-// meyda's CommonJS default export is typed as its module namespace under Deno:
-// describe the three members used here.
-interface MeydaLike {
-  bufferSize: number;
-  windowingFunction: string;
-  extract(feature: "amplitudeSpectrum", signal: Float32Array): unknown;
-}
-const meyda = Meyda as unknown as MeydaLike;
 
 /** The spectrogram feature configuration. Experiments override single fields. */
 export interface FeatureConfig {
@@ -158,7 +149,8 @@ export function denormalize(spec: Spectrogram, features: FeatureConfig): Float32
 
 /**
  * Linear magnitude spectrogram `[bins x frames]` of samples at
- * `features.sampleRate`, computed with meyda's `amplitudeSpectrum`.
+ * `features.sampleRate`: the magnitudes of the centred, Hann-windowed STFT of
+ * `fft.ts` (the transform Griffin-Lim inverts), Nyquist bin dropped.
  *
  * @throws {RangeError} when the clip is shorter than one frame.
  */
@@ -174,22 +166,9 @@ export function magnitudeSpectrogram(
     );
   }
   const frames = frameCount(samples.length, features);
+  const { re, im } = stft(samples, frame, hop, frames);
   const out = new Float32Array(bins * frames);
-  const buf = new Float32Array(frame);
-  meyda.bufferSize = frame;
-  meyda.windowingFunction = "hanning";
-  for (let t = 0; t < frames; t++) {
-    const start = t * hop - frame / 2;
-    if (start >= 0 && start + frame <= samples.length) {
-      buf.set(samples.subarray(start, start + frame));
-    } else {
-      buf.fill(0);
-      const lo = Math.max(0, start), hi = Math.min(samples.length, start + frame);
-      buf.set(samples.subarray(lo, hi), lo - start);
-    }
-    const mag = meyda.extract("amplitudeSpectrum", buf) as unknown as ArrayLike<number>;
-    for (let k = 0; k < bins; k++) out[k * frames + t] = mag[k]!;
-  }
+  for (let i = 0; i < out.length; i++) out[i] = Math.hypot(re[i]!, im[i]!);
   return { data: out, bins, frames };
 }
 

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { tf } from "../deps.ts";
 import type { SpectrogramDataset } from "../data/dataset.ts";
 import { startTrainingDiagnostics } from "../eval/diagnostics/start.ts";
+import { DIAGNOSTICS_FILES } from "../eval/diagnostics/records.ts";
 import {
   type CheckpointContents,
   CheckpointError,
@@ -16,16 +17,12 @@ import {
   type ReadCheckpointResult,
 } from "../train/checkpoint.ts";
 import { checkTrainerState, type TrainerState } from "../train/checkpoint_state.ts";
-import type { DirLock } from "../io/lock.ts";
-import { IoError } from "../io/io_error.ts";
-import { promotePendingConfig, settlePendingConfig, writePendingConfig } from "./forced_config.ts";
-import { nonFiniteMessage } from "./outcome.ts";
-import { claimRunDir } from "./run_lock.ts";
 import { type LoopResult, runLoop } from "../train/loop.ts";
 import { MetricsWriter } from "../train/metrics.ts";
-import { trimJsonl } from "../jsonl.ts";
-import { DIAGNOSTICS_FILES } from "../eval/diagnostics/records.ts";
 import { ProgressBar, type ProgressBarOptions } from "../train/progress.ts";
+import { trimJsonl } from "../jsonl.ts";
+import type { DirLock } from "../io/lock.ts";
+import { IoError } from "../io/io_error.ts";
 import { configHash } from "../experiment/serialize.ts";
 import type { Experiment } from "../experiment/types.ts";
 import type { RunInfo } from "./report.ts";
@@ -41,6 +38,9 @@ import {
   writeRunInfo,
   writeRunLabels,
 } from "./run_dir.ts";
+import { promotePendingConfig, settlePendingConfig, writePendingConfig } from "./forced_config.ts";
+import { nonFiniteMessage } from "./outcome.ts";
+import { claimRunDir } from "./run_lock.ts";
 import { sampleArrays, writeSamples } from "./samples.ts";
 import { summarize } from "./summary.ts";
 import { buildTrainer, loadExperimentData, type Trainer } from "./trainer.ts";
@@ -121,65 +121,33 @@ export interface TrainResult {
   message: string;
 }
 
+/** Where a resumed run continues from: its checkpoint (checked) and its `run.json`. */
+interface Resumed {
+  checkpoint: CheckpointContents<Record<string, unknown>>;
+  /** The checkpoint's state, every field checked. */
+  state: TrainerState;
+  /** Whether the checkpoint's checksum was checked (false for format 1 files). */
+  verified: boolean;
+  previous: RunInfo;
+  /** Whether the run continues under another config than its checkpoint's (`--force`). */
+  forced: boolean;
+}
+
 /**
- * Train an experiment into a run directory (or continue one with `resume`),
- * then write its report.
- *
- * One process writes a run at a time: the run directory's lock is taken
- * first (a second writer is refused naming the holder, see `claimRunDir`),
- * and temporary files a killed writer left are removed.
- *
- * A NaN or infinite value (a loss term, a weight after a step, a
- * diagnostic) stops the run with a message naming it; the last good
- * checkpoint is kept. A disk or I/O error stops it with an `IoError` naming
- * the path and the cause: the partial file is removed, the last checkpoint
- * kept, `run.json` marked `failed` and the report written when there is
- * room; a resume continues once the cause is fixed.
- *
- * @example Three iterations of the seed's ablation at toy size
- * ```ts ignore
- * import { applyOverrides, initBackend, trainExperiment } from "../../mod.ts";
- * import ablation from "../../experiments/9ada9179.ts";
- * await initBackend({ backend: "cpu" });
- * const exp = applyOverrides(ablation, ["data.features.bins=32", "data.features.segmentFrames=32",
- *   "model.generator.widths=[4, 8, 8]", "model.discriminator.widths=[4, 8, 8, 8]",
- *   "model.discriminator.featureLayer=3"]);
- * const { runDir, message } = await trainExperiment(exp, { maxSteps: 3 });
- * console.log(message, runDir); // Training stopped at iteration 3 (max-steps); …
- * ```
+ * What the run's last checkpoint holds (updated at each checkpoint, for
+ * `run.json` if an I/O error stops the run), and whether the run continues
+ * under a forced config that its first checkpoint makes the run's.
  */
-export async function trainExperiment(
-  exp: Experiment,
-  options: TrainOptions = {},
-): Promise<TrainResult> {
-  const log = options.log ?? ((line: string) => console.log(line));
-  let lock: DirLock | null = null;
-  try {
-    let resumed: Resumed | null = null;
-    if (options.resume) {
-      lock = await claimRunDir(options.resume, {
-        purpose: "train --resume",
-        action: `resume run '${options.resume}'`,
-        log,
-      });
-      resumed = await openResume(options.resume, exp, options.force ?? false, log);
-    }
-    const dataset = options.dataset ?? await loadExperimentData(exp);
-    const trainer = buildTrainer(exp, dataset);
-    try {
-      // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
-      let runDir = options.resume ?? "";
-      if (!options.resume) {
-        runDir = await createRunDir(exp, { root: options.root ?? "runs" });
-        lock = await claimRunDir(runDir, { purpose: "train", log });
-      }
-      return await trainInRun(exp, trainer, runDir, resumed, options, log);
-    } finally {
-      trainer.dispose();
-    }
-  } finally {
-    lock?.release();
-  }
+interface OnDisk {
+  iteration: number;
+  elapsedSeconds: number;
+  forced: boolean;
+}
+
+/** Where training starts: the iteration and the seconds already trained. */
+interface Start {
+  iteration: number;
+  elapsed: number;
 }
 
 /** The run's per-iteration JSONL logs (file, what it holds), trimmed to the checkpoint on resume. */
@@ -188,21 +156,13 @@ const ITERATION_LOGS = [
   [DIAGNOSTICS_FILES.records, "diagnostics"],
 ] as const;
 
-/** A resume's checkpoint, checked, and what the run recorded before. */
-interface Resumed {
-  checkpoint: CheckpointContents<Record<string, unknown>>;
-  state: TrainerState;
-  verified: boolean;
-  previous: RunInfo;
-  forced: boolean;
-}
-
 /**
  * Read and check what a resume starts from: the checkpoint (checksum,
  * entries, finite values, state fields), a pending forced config left by an
- * earlier forced resume, and whether `exp` may continue the run.
+ * earlier forced resume (see `forced_config.ts`), and whether the config may
+ * continue the run (see `checkResume`).
  */
-async function openResume(
+async function readResumed(
   runDir: string,
   exp: Experiment,
   force: boolean,
@@ -243,6 +203,175 @@ async function openResume(
   };
 }
 
+/**
+ * Load a resumed run's checkpoint into the trainer (its weights' shapes
+ * checked); a forced resume writes its config as pending, to become the
+ * run's with its first checkpoint (see `forced_config.ts`).
+ */
+async function restore(trainer: Trainer, resumed: Resumed, runDir: string): Promise<Start> {
+  const path = join(runDir, RUN_FILES.checkpoint);
+  try {
+    trainer.load(resumed.checkpoint, path);
+  } catch (e) {
+    throw new RunDirError(
+      `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
+        (e as Error).message
+      }`,
+    );
+  }
+  if (resumed.forced) await writePendingConfig(runDir, trainer.experiment);
+  return { iteration: resumed.state.iteration, elapsed: resumed.state.elapsed };
+}
+
+/** The budget in the summary, e.g. `--max-steps 20`. */
+function budgetText(options: TrainOptions): string {
+  return [
+    options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
+    options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
+  ].filter(Boolean).join(", ") || "no budget limit";
+}
+
+/** `run.json` as training starts. */
+function startInfo(
+  trainer: Trainer,
+  start: Start,
+  previous: RunInfo | null,
+  backend: { name: string; threads: number },
+): RunInfo {
+  const exp = trainer.experiment, dataset = trainer.dataset;
+  return {
+    experiment: exp.meta.id,
+    configHash: configHash(exp),
+    status: "running",
+    statusMessage: "",
+    started: previous?.started ?? new Date().toISOString(),
+    ended: null,
+    iteration: start.iteration,
+    totalIterations: trainer.totalIterations,
+    itersPerEpoch: trainer.itersPerEpoch,
+    elapsedSeconds: start.elapsed,
+    backend,
+    data: {
+      summary: dataset.summary(),
+      nIn: dataset.schema.nIn,
+      nOut: dataset.schema.nOut,
+      height: dataset.features.bins,
+      width: trainer.sampler.segmentFrames,
+    },
+    resumes: (previous?.resumes ?? -1) + 1,
+    params: {
+      generator: trainer.generator.params.countTrainable(),
+      discriminator: trainer.discriminator.params.countTrainable(),
+    },
+  };
+}
+
+/**
+ * Run the training loop with everything a run writes on the way: metrics,
+ * progress, samples, diagnostics and `run.json` at each checkpoint.
+ */
+async function trainLoop(
+  trainer: Trainer,
+  runDir: string,
+  info: RunInfo,
+  start: Start,
+  options: TrainOptions,
+  log: (line: string) => void,
+  disk: OnDisk,
+): Promise<LoopResult> {
+  const exp = trainer.experiment;
+  // A resumed run recomputes the iterations after its checkpoint: every per-iteration log drops them.
+  if (options.resume) {
+    for (const [file, what] of ITERATION_LOGS) {
+      await trimJsonl<{ iteration: number }>(
+        join(runDir, file),
+        what,
+        (r) => r.iteration <= start.iteration,
+      );
+    }
+  }
+  const metrics = new MetricsWriter(join(runDir, RUN_FILES.metrics));
+  const progress = options.progress === false ? undefined : new ProgressBar({
+    totalIterations: trainer.totalIterations,
+    totalEpochs: trainer.epochs,
+    ...options.progress,
+  });
+  const samples = sampleArrays(trainer);
+  const every = exp.trainer.sampleEvery;
+  let lastSample = -1;
+  const diagnostics = startTrainingDiagnostics(trainer, {
+    dir: runDir,
+    every,
+    log: (l) => progress ? progress.message(l) : log(l),
+  });
+  let loop: LoopResult;
+  try {
+    loop = await runLoop(trainer, {
+      startIteration: start.iteration,
+      startElapsed: start.elapsed,
+      maxSteps: options.maxSteps ?? Infinity,
+      maxSeconds: options.maxSeconds ?? Infinity,
+      checkpointPath: join(runDir, RUN_FILES.checkpoint),
+      checkpointMinutes: exp.trainer.checkpointMinutes,
+      metrics,
+      ...(progress ? { progress } : {}),
+      handleSignals: options.handleSignals ?? false,
+      ...(options.signal ? { signal: options.signal } : {}),
+      hooks: {
+        onStepEnd: async ({ iteration }) => {
+          diagnostics.onStepEnd({ iteration });
+          if (every > 0 && (iteration + 1) % every === 0) {
+            await writeSamples(runDir, trainer, samples, iteration + 1);
+            lastSample = iteration + 1;
+          }
+        },
+        onCheckpoint: async (_path, iteration, elapsed) => {
+          Object.assign(disk, { iteration, elapsedSeconds: elapsed });
+          if (disk.forced) await promotePendingConfig(runDir);
+          await writeRunInfo(runDir, { ...info, iteration, elapsedSeconds: elapsed });
+        },
+      },
+    });
+    // The report's diagnostics describe the generator as the run leaves it.
+    if (loop.reason !== "non-finite" && loop.iteration > start.iteration) {
+      diagnostics.finish(loop.iteration);
+    }
+  } finally {
+    metrics.close();
+    diagnostics.dispose();
+  }
+  if (loop.reason !== "non-finite" && lastSample !== loop.iteration && every > 0) {
+    await writeSamples(runDir, trainer, samples, loop.iteration);
+  }
+  return loop;
+}
+
+/**
+ * One line saying how a run ended, for the user. `startVerified` says
+ * whether the checkpoint resumed from had a checksum (see `outcome.ts`).
+ */
+export function endMessage(
+  loop: LoopResult,
+  runDir: string,
+  startIteration: number,
+  startVerified = true,
+): string {
+  switch (loop.reason) {
+    case "non-finite":
+      return nonFiniteMessage(loop, {
+        checkpointPath: join(runDir, RUN_FILES.checkpoint),
+        startIteration,
+        startVerified,
+      });
+    case "completed":
+      return `Training completed: ${loop.iteration} iterations`;
+    case "signal":
+      return `Training interrupted at iteration ${loop.iteration}; resume with --resume ${runDir}`;
+    default:
+      return `Training stopped at iteration ${loop.iteration} (${loop.reason}); resume with --resume ${runDir}`;
+  }
+}
+
 /** The error when `e` is a disk or file-system failure (as an {@linkcode IoError}), else null. */
 function ioFailure(e: unknown, runDir: string): IoError | null {
   if (e instanceof IoError) return e;
@@ -265,178 +394,103 @@ async function recordFailure(runDir: string, info: RunInfo, message: string): Pr
   } catch { /* no room even for that: the error itself is still reported */ }
 }
 
-/** The training of {@linkcode trainExperiment}, in a run directory it holds. */
-async function trainInRun(
+/**
+ * Train an experiment into a run directory (or continue one with `resume`),
+ * then write its report.
+ *
+ * One process writes a run at a time: the run directory's lock is taken
+ * first (a second writer is refused naming the holder, see `claimRunDir`),
+ * and temporary files a killed writer left are removed.
+ *
+ * A NaN or infinite value (a loss term, a weight after a step, a
+ * diagnostic) stops the run with a message naming it; the last good
+ * checkpoint is kept. A disk or I/O error stops it with an `IoError` naming
+ * the path and the cause: the partial file is removed, the last checkpoint
+ * kept, `run.json` marked `failed` and the report written when there is
+ * room; a resume continues once the cause is fixed.
+ *
+ * @example Three iterations of the seed's ablation at toy size
+ * ```ts ignore
+ * import { applyOverrides, initBackend, trainExperiment } from "../../mod.ts";
+ * import ablation from "../../experiments/9ada9179.ts";
+ * await initBackend({ backend: "cpu" });
+ * const exp = applyOverrides(ablation, ["data.features.bins=32", "data.features.segmentFrames=32",
+ *   "model.generator.widths=[4, 8, 8]", "model.discriminator.widths=[4, 8, 8, 8]",
+ *   "model.discriminator.featureLayer=3"]);
+ * const { runDir, message } = await trainExperiment(exp, { maxSteps: 3 });
+ * console.log(message, runDir); // Training stopped at iteration 3 (max-steps); …
+ * ```
+ */
+export async function trainExperiment(
   exp: Experiment,
-  trainer: Trainer,
-  runDir: string,
-  resumed: Resumed | null,
-  options: TrainOptions,
-  log: (line: string) => void,
+  options: TrainOptions = {},
 ): Promise<TrainResult> {
-  const checkpointPath = join(runDir, RUN_FILES.checkpoint);
-  let startIteration = 0, startElapsed = 0;
-  if (resumed) {
-    try {
-      trainer.load(resumed.checkpoint, checkpointPath);
-    } catch (e) {
-      throw new RunDirError(
-        `Cannot resume run '${runDir}': the checkpoint does not fit this config: ${
-          (e as Error).message
-        }`,
-      );
-    }
-    startIteration = resumed.state.iteration;
-    startElapsed = resumed.state.elapsed;
-    // A forced resume's config becomes the run's with its first checkpoint (forced_config.ts).
-    if (resumed.forced) await writePendingConfig(runDir, exp);
-  }
-  const budget = [
-    options.maxSteps !== undefined ? `--max-steps ${options.maxSteps}` : "",
-    options.maxSeconds !== undefined ? `--max-time ${options.maxSeconds}s` : "",
-  ].filter(Boolean).join(", ") || "no budget limit";
-  const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
-  for (
-    const line of summarize(exp, trainer, {
-      runDir,
-      overrides: options.overrides ?? [],
-      budget: (startIteration ? `resuming at iteration ${startIteration}; ` : "") + budget,
-    })
-  ) log(line);
-
-  const previous = resumed?.previous ?? null;
-  const dataset = trainer.dataset;
-  const info: RunInfo = {
-    experiment: exp.meta.id,
-    configHash: configHash(exp),
-    status: "running",
-    statusMessage: "",
-    started: previous?.started ?? new Date().toISOString(),
-    ended: null,
-    iteration: startIteration,
-    totalIterations: trainer.totalIterations,
-    itersPerEpoch: trainer.itersPerEpoch,
-    elapsedSeconds: startElapsed,
-    backend,
-    data: {
-      summary: dataset.summary(),
-      nIn: dataset.schema.nIn,
-      nOut: dataset.schema.nOut,
-      height: dataset.features.bins,
-      width: trainer.sampler.segmentFrames,
-    },
-    resumes: (previous?.resumes ?? -1) + 1,
-    params: {
-      generator: trainer.generator.params.countTrainable(),
-      discriminator: trainer.discriminator.params.countTrainable(),
-    },
-  };
-  // Where the run is on disk: its last checkpoint, for run.json if an I/O error stops it.
-  let saved = { iteration: startIteration, elapsedSeconds: startElapsed };
+  const log = options.log ?? ((line: string) => console.log(line));
+  const force = options.force ?? false;
+  let lock: DirLock | null = null;
   try {
-    await writeRunInfo(runDir, info);
-    // What `deno task convert` needs, so that it never has to load the dataset again.
-    await writeRunLabels(runDir, runLabelsOf(dataset));
-
-    const metricsPath = join(runDir, RUN_FILES.metrics);
-    // The iterations after the checkpoint are recomputed: every per-iteration log forgets them.
-    if (resumed) {
-      for (const [file, what] of ITERATION_LOGS) {
-        await trimJsonl<{ iteration: number }>(
-          join(runDir, file),
-          what,
-          (r) => r.iteration <= startIteration,
-        );
-      }
-    }
-    const metrics = new MetricsWriter(metricsPath);
-    const progress = options.progress === false ? undefined : new ProgressBar({
-      totalIterations: trainer.totalIterations,
-      totalEpochs: trainer.epochs,
-      ...options.progress,
-    });
-    const samples = sampleArrays(trainer);
-    const every = exp.trainer.sampleEvery;
-    let lastSample = -1;
-    const diagnostics = startTrainingDiagnostics(trainer, {
-      dir: runDir,
-      every,
-      log: (l) => progress ? progress.message(l) : log(l),
-    });
-    let loop: LoopResult;
-    try {
-      loop = await runLoop(trainer, {
-        startIteration,
-        startElapsed,
-        maxSteps: options.maxSteps ?? Infinity,
-        maxSeconds: options.maxSeconds ?? Infinity,
-        checkpointPath,
-        checkpointMinutes: exp.trainer.checkpointMinutes,
-        metrics,
-        ...(progress ? { progress } : {}),
-        handleSignals: options.handleSignals ?? false,
-        ...(options.signal ? { signal: options.signal } : {}),
-        hooks: {
-          onStepEnd: async ({ iteration }) => {
-            diagnostics.onStepEnd({ iteration });
-            if (every > 0 && (iteration + 1) % every === 0) {
-              await writeSamples(runDir, trainer, samples, iteration + 1);
-              lastSample = iteration + 1;
-            }
-          },
-          onCheckpoint: async (_path, iteration, elapsed) => {
-            saved = { iteration, elapsedSeconds: elapsed };
-            if (resumed?.forced) await promotePendingConfig(runDir);
-            await writeRunInfo(runDir, { ...info, ...saved });
-          },
-        },
+    let resumed: Resumed | null = null;
+    if (options.resume) {
+      lock = await claimRunDir(options.resume, {
+        purpose: "train --resume",
+        action: `resume run '${options.resume}'`,
+        log,
       });
-      // The report's diagnostics describe the generator as the run leaves it.
-      if (loop.reason !== "non-finite" && loop.iteration > startIteration) {
-        diagnostics.finish(loop.iteration);
+      resumed = await readResumed(options.resume, exp, force, log);
+    }
+    const dataset = options.dataset ?? await loadExperimentData(exp);
+    const trainer = buildTrainer(exp, dataset);
+    try {
+      // Only now that data and models are ready, so that a bad setting leaves no empty run behind.
+      let runDir = options.resume ?? "";
+      if (!options.resume) {
+        runDir = await createRunDir(exp, { root: options.root ?? "runs" });
+        lock = await claimRunDir(runDir, { purpose: "train", log });
+      }
+      const start = resumed
+        ? await restore(trainer, resumed, runDir)
+        : { iteration: 0, elapsed: 0 };
+      const resuming = start.iteration ? `resuming at iteration ${start.iteration}; ` : "";
+      const overrides = options.overrides ?? [];
+      const budget = resuming + budgetText(options);
+      for (const line of summarize(exp, trainer, { runDir, overrides, budget })) log(line);
+
+      const backend = options.backend ?? { name: tf.getBackend(), threads: 1 };
+      const info = startInfo(trainer, start, resumed?.previous ?? null, backend);
+      const disk: OnDisk = {
+        iteration: start.iteration,
+        elapsedSeconds: start.elapsed,
+        forced: resumed?.forced ?? false,
+      };
+      try {
+        await writeRunInfo(runDir, info);
+        // What `deno task convert` needs, so that it never has to load the dataset again.
+        await writeRunLabels(runDir, runLabelsOf(dataset));
+
+        const loop = await trainLoop(trainer, runDir, info, start, options, log, disk);
+        const message = endMessage(loop, runDir, start.iteration, resumed?.verified ?? true);
+        await writeRunInfo(runDir, {
+          ...info,
+          status: loop.reason,
+          statusMessage: loop.reason === "non-finite" ? message : "",
+          ended: new Date().toISOString(),
+          iteration: loop.iteration,
+          elapsedSeconds: loop.elapsed,
+        });
+        const report = await writeReport(runDir);
+        return { runDir, loop, report, message };
+      } catch (e) {
+        const failure = ioFailure(e, runDir);
+        if (!failure) throw e;
+        const { iteration, elapsedSeconds } = disk;
+        await recordFailure(runDir, { ...info, iteration, elapsedSeconds }, failure.message);
+        throw failure;
       }
     } finally {
-      metrics.close();
-      diagnostics.dispose();
+      trainer.dispose();
     }
-    if (loop.reason !== "non-finite" && lastSample !== loop.iteration && every > 0) {
-      await writeSamples(runDir, trainer, samples, loop.iteration);
-    }
-    let message: string;
-    switch (loop.reason) {
-      case "non-finite":
-        message = nonFiniteMessage(loop, {
-          checkpointPath,
-          startIteration,
-          startVerified: resumed?.verified ?? true,
-        });
-        break;
-      case "completed":
-        message = `Training completed: ${loop.iteration} iterations`;
-        break;
-      case "signal":
-        message =
-          `Training interrupted at iteration ${loop.iteration}; resume with --resume ${runDir}`;
-        break;
-      default:
-        message =
-          `Training stopped at iteration ${loop.iteration} (${loop.reason}); resume with --resume ${runDir}`;
-    }
-    await writeRunInfo(runDir, {
-      ...info,
-      status: loop.reason,
-      statusMessage: loop.reason === "non-finite" ? message : "",
-      ended: new Date().toISOString(),
-      iteration: loop.iteration,
-      elapsedSeconds: loop.elapsed,
-    });
-    const report = await writeReport(runDir);
-    return { runDir, loop, report, message };
-  } catch (e) {
-    const failure = ioFailure(e, runDir);
-    if (!failure) throw e;
-    await recordFailure(runDir, { ...info, ...saved }, failure.message);
-    throw failure;
+  } finally {
+    lock?.release();
   }
 }
 

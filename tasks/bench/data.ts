@@ -1,5 +1,5 @@
 /**
- * Bench suite `data`: preprocessing throughput (decode, resample, meyda
+ * Bench suite `data`: preprocessing throughput (decode, resample,
  * spectrogram, cache write) in seconds of audio per second of wall time
  * ("x realtime"), with one worker and with one worker per core; plus
  * Griffin-Lim and batch sampling speed.
