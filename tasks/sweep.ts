@@ -1,16 +1,27 @@
 /**
- * `deno task sweep <experiment.ts> --grid key=v1,v2 [--grid …] [--parallel N]`
+ * `deno task sweep <experiment.ts> --grid key=v1,v2 [--grid …] [--parallel N]
+ * [--launcher local|slurm]`, and `deno task sweep --attach <dir>`.
  *
- * Runs the experiment once per grid point (through `tasks/train.ts`) into one
- * sweep directory and ends with the comparison table of all runs.
+ * Runs the experiment once per grid point (through `tasks/train.ts`), on this
+ * machine or as a SLURM job array, into one sweep directory and ends with the
+ * comparison table of all runs.
  *
  * @module
  */
 import { parseGrid, runSweep, SweepError } from "../lib/runs/sweep.ts";
-import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import {
+  attachSlurmSweep,
+  describeFailure,
+  runSlurmSweep,
+  SlurmError,
+  type SlurmSweepResult,
+} from "../lib/runs/slurm/mod.ts";
+import { resolve } from "node:path";
+import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
 
 const USAGE =
   `Usage: deno task sweep <experiment.ts> --grid key=v1,v2 [--grid key=v1,v2 …] [options]
+       deno task sweep --attach <sweep dir>
 
 Run the experiment for every combination of the grid values (as --set
 overrides), one after another or N at a time, into one sweep directory, then
@@ -18,7 +29,9 @@ print and write the comparison table (compare.md) of all runs.
 
 Options:
   --grid <key=v1,v2>  a dot path and its values; repeat for more axes (required)
-  --parallel <n>      runs at the same time (default: 1; output goes to <run>/train.log when > 1)
+  --parallel <n>      runs at the same time (local default: 1, output goes to <run>/train.log
+                      when > 1; slurm: the array's %n limit, default none)
+  --launcher <name>   local (default) or slurm: one sbatch job array, one task per point
   --out <dir>         the sweep directory (default: runs/sweeps/<experiment>-<timestamp>)
   --set <key=value>   an override for every run; repeatable
   --max-steps <n>     passed to every run
@@ -27,7 +40,24 @@ Options:
   --backend <name>    passed to every run
   --threads <n>       passed to every run
   --window <n>        average final loss terms over the last n iterations (default: 50)
-  --help              show this help`;
+  --help              show this help
+
+SLURM (with --launcher slurm; see README "Running on a cluster"):
+  --partition <name>  sbatch --partition
+  --time <t>          sbatch --time per task (minutes, HH:MM:SS, D-HH:MM)
+  --signal <s>        with --time: seconds before the limit at which training is told to stop
+                      with a checkpoint (default: 120; 0: only at the limit)
+  --cpus-per-task <n> sbatch --cpus-per-task
+  --mem <size>        sbatch --mem, e.g. 8G
+  --gres <list>       sbatch --gres, e.g. gpu:1
+  --sbatch <option>   another #SBATCH line, e.g. --sbatch=--account=speech; repeatable
+  --dry-run           print the job script and the commands; submit nothing
+  --detach            submit and return; watch later with --attach
+  --attach <dir>      watch a SLURM sweep's job again and end with its comparison
+
+Re-running a SLURM sweep with the same --out submits only the points that are
+missing, failed or unfinished (these continue with --resume). Ctrl-C while
+watching asks whether to scancel the job or detach (without a terminal: detach).`;
 
 function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -41,7 +71,8 @@ export async function main(args: string[]): Promise<number> {
     prefix: "sweep: ",
     options: {
       grid: { type: "string", multiple: true, default: [] as string[] },
-      parallel: { type: "string", default: "1" },
+      parallel: { type: "string" },
+      launcher: { type: "string", default: "local" },
       out: { type: "string" },
       set: { type: "string", multiple: true, default: [] as string[] },
       "max-steps": { type: "string" },
@@ -50,11 +81,33 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: "string" },
       threads: { type: "string" },
       window: { type: "string", default: "50" },
+      partition: { type: "string" },
+      time: { type: "string" },
+      signal: { type: "string" },
+      "cpus-per-task": { type: "string" },
+      mem: { type: "string" },
+      gres: { type: "string" },
+      sbatch: { type: "string", multiple: true, default: [] as string[] },
+      "dry-run": { type: "boolean", default: false },
+      detach: { type: "boolean", default: false },
+      attach: { type: "string" },
     },
   } as const;
   const parsed = parseTaskArgs(args, cli);
   if (typeof parsed === "number") return parsed;
   const v = parsed.values;
+  const known = [SweepError, SlurmError, RangeError];
+  if (v.attach !== undefined) {
+    if (parsed.positionals.length > 0) {
+      return usageError(cli, "Cannot attach: --attach takes the sweep directory, no experiment");
+    }
+    return await runKnown(known, async () => {
+      const result = await attachSlurmSweep(userPath(v.attach!), {
+        window: intFlag("--window", v.window),
+      });
+      return reportSlurm(result);
+    }, { prefix: cli.prefix });
+  }
   if (parsed.positionals.length !== 1) {
     return usageError(
       cli,
@@ -67,19 +120,57 @@ export async function main(args: string[]): Promise<number> {
     ...(["max-steps", "max-time", "data", "backend", "threads"] as const).flatMap((k) =>
       v[k] === undefined
         ? []
-        : [`--${k}`, k === "data" && v[k] !== "demo" ? userPath(v[k]!) : v[k]!]
+        // Absolute: SLURM tasks run in the repository, not where the user is.
+        : [`--${k}`, k === "data" && v[k] !== "demo" ? resolve(userPath(v[k]!)) : v[k]!]
     ),
   ];
   const name = experiment.split("/").pop()!.replace(/\.ts$/, "");
-  return await runKnown([SweepError, RangeError], async () => {
+  return await runKnown(known, async () => {
     const window = intFlag("--window", v.window);
-    const parallel = intFlag("--parallel", v.parallel);
+    const launcher = choiceFlag("--launcher", v.launcher, ["local", "slurm"] as const);
+    const out = v.out !== undefined
+      ? userPath(v.out)
+      : userPath(`runs/sweeps/${name}-${stamp()}`, { base: "project" });
+    if (launcher === "slurm") {
+      const int = (flag: string, text: string | undefined, min = 1) =>
+        text === undefined ? undefined : intFlag(flag, text, min);
+      const given = <T>(key: string, value: T | undefined) =>
+        value === undefined ? {} : { [key]: value };
+      const result = await runSlurmSweep(experiment, {
+        grid: parseGrid(v.grid),
+        out,
+        trainArgs,
+        window,
+        ...given("parallel", int("--parallel", v.parallel)),
+        ...given("partition", v.partition),
+        ...given("time", v.time),
+        ...given("signalSeconds", int("--signal", v.signal, 0)),
+        ...given("cpusPerTask", int("--cpus-per-task", v["cpus-per-task"])),
+        ...given("mem", v.mem),
+        ...given("gres", v.gres),
+        sbatch: v.sbatch,
+        dryRun: v["dry-run"],
+        detach: v.detach,
+        shared: v.data !== undefined && v.data !== "demo"
+          ? [{ what: "data", path: resolve(userPath(v.data)) }]
+          : [],
+      });
+      return reportSlurm(result);
+    }
+    const slurmOnly = ["partition", "time", "signal", "cpus-per-task", "mem", "gres"] as const;
+    const stray = [
+      ...slurmOnly.filter((k) => v[k] !== undefined),
+      ...(v.sbatch.length ? ["sbatch"] : []),
+      ...(v["dry-run"] ? ["dry-run"] : []),
+      ...(v.detach ? ["detach"] : []),
+    ];
+    if (stray.length > 0) {
+      return usageError(cli, `Cannot sweep: --${stray[0]} needs --launcher slurm`);
+    }
     const result = await runSweep(experiment, {
       grid: parseGrid(v.grid),
-      parallel,
-      out: v.out !== undefined
-        ? userPath(v.out)
-        : userPath(`runs/sweeps/${name}-${stamp()}`, { base: "project" }),
+      parallel: intFlag("--parallel", v.parallel ?? "1"),
+      out,
       trainArgs,
       window,
     });
@@ -89,6 +180,34 @@ export async function main(args: string[]): Promise<number> {
     if (failed > 0) console.error(`sweep: ${failed} of ${result.runs.length} runs failed`);
     return failed > 0 ? 1 : 0;
   }, { prefix: cli.prefix });
+}
+
+/** Print how a SLURM sweep ended; returns the exit code. */
+function reportSlurm(result: SlurmSweepResult): number {
+  const { launch } = result;
+  if (launch.outcome === "dry-run") return 0;
+  const dir = launch.points[0]?.point.out.replace(/\/[^/]*$/, "") ?? "";
+  if (launch.outcome === "detached" || launch.outcome === "submitted") {
+    console.log(
+      `sweep: job ${launch.jobId} keeps running; watch it with: deno task sweep --attach ${dir}`,
+    );
+    return 0;
+  }
+  if (result.markdown !== null) {
+    console.log(`\n${result.markdown}`);
+    console.log(`sweep: comparison written to ${result.comparePath}`);
+  }
+  const notDone = launch.points.filter((p) => p.status.state !== "done");
+  for (const p of notDone) {
+    console.error(`sweep: ${p.point.name}: ${describeFailure(p.status, p.scheduler)}`);
+  }
+  if (notDone.length > 0) {
+    console.error(
+      `sweep: ${notDone.length} of ${launch.points.length} runs not done; ` +
+        `re-run the sweep with --out ${dir} to submit only those`,
+    );
+  }
+  return notDone.length > 0 ? 1 : 0;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));

@@ -147,8 +147,11 @@ export interface SweepResult {
   comparePath: string;
 }
 
-/** The newest directory holding `config.yaml` at or below `dir` (up to 3 levels). */
-async function findRunDir(dir: string, depth = 3): Promise<string | null> {
+/**
+ * The newest directory holding `config.yaml` at or below `dir` (up to 3
+ * levels): the run a sweep point's training made under its `--out`.
+ */
+export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
   try {
     if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
   } catch { /* not here */ }
@@ -253,6 +256,22 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
   };
   await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
 
+  const { markdown, comparePath } = await writeSweepRecord(experiment, options, runs);
+  return { runs, markdown, comparePath };
+}
+
+/**
+ * Write `<out>/sweep.json` (the experiment, grid, shared arguments and every
+ * run) and the comparison of the runs that produced a run directory
+ * (`<out>/compare.md`). Shared by the local and the SLURM launchers.
+ */
+export async function writeSweepRecord(
+  experiment: string,
+  options: Pick<SweepOptions, "grid" | "out" | "trainArgs" | "window"> & {
+    launcher?: string;
+  },
+  runs: readonly SweepRun[],
+): Promise<{ markdown: string; comparePath: string }> {
   await Deno.writeTextFile(
     `${options.out}/sweep.json`,
     JSON.stringify(
@@ -260,6 +279,7 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
         experiment,
         grid: options.grid,
         trainArgs: options.trainArgs ?? [],
+        ...(options.launcher ? { launcher: options.launcher } : {}),
         runs: runs.map((r) => ({ ...r, point: r.point.name, overrides: r.point.overrides })),
       },
       null,
@@ -283,9 +303,9 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       await Deno.writeTextFile(comparePath, markdown);
     }
   }
-  return { runs, markdown, comparePath };
+  return { markdown, comparePath };
 }
 
-function pickWindow(options: SweepOptions): { window?: number } {
+function pickWindow(options: { window?: number }): { window?: number } {
   return options.window === undefined ? {} : { window: options.window };
 }
