@@ -30,3 +30,6 @@ export const OPTIONAL_SPECIFIERS = {
   tfjsNode: "npm:@tensorflow/tfjs-node@4.22.0",
   tfjsWebgpu: "npm:@tensorflow/tfjs-backend-webgpu@4.22.0",
 } as const;
+
+// The board's browser files (mermaid, marked) are pinned in lib/board/vendor.ts, not here: a
+// dynamic import written here would be fetched by every script that imports mod.ts.

@@ -2,9 +2,9 @@
  * `deno task sweep <experiment.ts> --grid key=v1,v2 [--grid …] [--parallel N]
  * [--launcher local|slurm]`, and `deno task sweep --attach <dir>`.
  *
- * Runs the experiment once per grid point (through `tasks/train.ts`), on this
- * machine or as a SLURM job array, into one sweep directory and ends with the
- * comparison table of all runs.
+ * Runs the experiment once per grid point (a training process each, through
+ * `lib/runs/train_main.ts`), on this machine or as a SLURM job array, into one
+ * sweep directory and ends with the comparison table of all runs.
  *
  * @module
  */

@@ -5,7 +5,9 @@ import { LabelSchema } from "../lib/data/labels.ts";
 import { resolveFeatures } from "../lib/data/spectrogram.ts";
 import { convertUtterance } from "../lib/eval/convert.ts";
 import { evaluateDiagnostics } from "../lib/eval/diagnostics/evaluate.ts";
-import { buildProbe, sentenceKey } from "../lib/eval/diagnostics/probe.ts";
+import { buildProbe, probeSelection, sentenceKey } from "../lib/eval/diagnostics/probe.ts";
+import { sliceFrames } from "../lib/data/segments.ts";
+import { spectrogramsToTensor } from "../lib/data/tensors.ts";
 import { Rng } from "../lib/random.ts";
 
 await initBackend({ backend: "cpu", quiet: true });
@@ -132,5 +134,26 @@ Deno.test("convertUtterance stitches windows of any length and applies the gener
     equal(tf.memory().numTensors, before);
     equal(out.frames, frames);
     ok(out.data.every((v, i) => Math.abs(v - spec.data[i]! - 0.2) < 1e-5), `frames ${frames}`);
+  }
+});
+
+Deno.test("probeSelection chooses the targets and held-out utterances buildProbe uses", () => {
+  const dataset = toyDataset();
+  for (const seed of [0, 3]) {
+    const built = buildProbe(dataset, { generator: { apply: (x) => x } }, {
+      seed,
+      classifierSteps: 0,
+      pairs: 0,
+    });
+    const chosen = probeSelection(dataset, { seed });
+    deepEqual(built.probe.targetNames, chosen.targetValues.map((v) => `speaker=${v}`));
+    deepEqual(built.probe.targets.arraySync(), chosen.targetLabels.map((l) => [...l]));
+    // The held-out batch is the centre crops of exactly these utterances, in this order.
+    const crops = chosen.held.map((item) => {
+      const s = item.spectrogram();
+      return sliceFrames(s, Math.max(0, Math.floor((s.frames - WIDTH) / 2)), WIDTH);
+    });
+    deepEqual([...built.probe.x.dataSync()], [...spectrogramsToTensor(crops).dataSync()]);
+    built.dispose();
   }
 });

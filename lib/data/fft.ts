@@ -14,11 +14,17 @@ interface FftPlan {
   sin: Float64Array;
 }
 
-const plans = new Map<number, FftPlan>();
+/** `make`, computed once per size. */
+function perSize<T>(make: (n: number) => T): (n: number) => T {
+  const cache = new Map<number, T>();
+  return (n) => {
+    let v = cache.get(n);
+    if (v === undefined) cache.set(n, v = make(n));
+    return v;
+  };
+}
 
-function plan(n: number): FftPlan {
-  let p = plans.get(n);
-  if (p) return p;
+const plan = perSize((n: number): FftPlan => {
   if (!Number.isInteger(Math.log2(n)) || n < 2) {
     throw new RangeError(`Cannot plan an FFT of size ${n}: expected a power of two`);
   }
@@ -34,10 +40,8 @@ function plan(n: number): FftPlan {
     cos[k] = Math.cos((2 * Math.PI * k) / n);
     sin[k] = -Math.sin((2 * Math.PI * k) / n);
   }
-  p = { n, rev, cos, sin };
-  plans.set(n, p);
-  return p;
-}
+  return { n, rev, cos, sin };
+});
 
 /**
  * In-place complex FFT of `re`/`im` (length a power of two). With `inverse`,
@@ -99,16 +103,7 @@ export interface ComplexStft {
   frames: number;
 }
 
-const windows = new Map<number, Float64Array>();
-
-function cachedHann(n: number): Float64Array {
-  let w = windows.get(n);
-  if (!w) {
-    w = hannWindow(n);
-    windows.set(n, w);
-  }
-  return w;
-}
+const cachedHann = perSize(hannWindow);
 
 /**
  * Centered STFT (frame `t` covers samples `t*hop - frame/2 ...`, zero-padded),

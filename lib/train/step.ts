@@ -209,16 +209,20 @@ function checkBatch(batch: GanBatch): void {
   }
 }
 
-class CriticContextImpl implements CriticContext {
-  #fake?: tf.Tensor4D;
-  #dReal?: DiscriminatorOutput;
-  #dFake?: DiscriminatorOutput;
+/** What both sides' contexts hold: the batch, the models, the iteration and the terms' randomness. */
+abstract class ContextBase {
   constructor(
     readonly batch: GanBatch,
     readonly models: GanModels,
     readonly iteration: number,
     readonly rng: Rng,
   ) {}
+}
+
+class CriticContextImpl extends ContextBase implements CriticContext {
+  #fake?: tf.Tensor4D;
+  #dReal?: DiscriminatorOutput;
+  #dFake?: DiscriminatorOutput;
   get fake(): tf.Tensor4D {
     const { xA, cB } = this.batch;
     return this.#fake ??= untaped(
@@ -234,18 +238,12 @@ class CriticContextImpl implements CriticContext {
   }
 }
 
-class GeneratorContextImpl implements GeneratorContext {
+class GeneratorContextImpl extends ContextBase implements GeneratorContext {
   #fake?: tf.Tensor4D;
   #rec?: tf.Tensor4D;
   #id?: tf.Tensor4D;
   #dFake?: DiscriminatorOutput;
   #dRealB?: DiscriminatorOutput;
-  constructor(
-    readonly batch: GanBatch,
-    readonly models: GanModels,
-    readonly iteration: number,
-    readonly rng: Rng,
-  ) {}
   get fake(): tf.Tensor4D {
     return this.#fake ??= this.models.generator.apply(this.batch.xA, this.batch.cB, {
       training: true,

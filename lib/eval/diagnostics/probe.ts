@@ -263,6 +263,36 @@ function parallelPairs(
   return pairs;
 }
 
+/** The probe's choice of targets and held-out utterances; see {@linkcode probeSelection}. */
+export interface ProbeSelection {
+  /** The attribute whose values are the targets. */
+  attribute: string;
+  /** The target values (e.g. speaker names), in order. */
+  targetValues: string[];
+  /** Each target's input labels `[nIn]`: those of an utterance by that speaker. */
+  targetLabels: Float32Array[];
+  /** The held-out utterances. */
+  held: DatasetItem[];
+}
+
+/**
+ * The targets and held-out utterances {@linkcode buildProbe} chooses for the
+ * same dataset and options, without building anything: what the board needs
+ * to render a run's probe audio from its checkpoint.
+ *
+ * @throws {RangeError} when the attribute is not in the schema or has fewer than 2 values present.
+ */
+export function probeSelection(
+  dataset: SpectrogramDataset,
+  options: Pick<BuildProbeOptions, "attribute" | "targets" | "batch" | "seed"> = {},
+): ProbeSelection {
+  const attribute = options.attribute ?? "speaker";
+  const voices = voicesOf(dataset, attribute);
+  const chosen = chooseTargets(voices, Math.min(options.targets ?? 4, voices.present.length));
+  const held = chooseHeldOut(voices, Math.max(2, options.batch ?? 4), new Rng(options.seed ?? 0));
+  return { attribute, targetValues: chosen.values, targetLabels: chosen.labels, held };
+}
+
 /**
  * Choose the probe from a dataset and wrap the models as diagnostics
  * functions: group the utterances by speaker, choose the targets and the
