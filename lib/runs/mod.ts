@@ -21,5 +21,6 @@ export * from "./outcome.ts";
 export * from "./report.ts";
 export * from "./mermaid.ts";
 export * from "./load_run.ts";
+export * from "./export_run.ts";
 export * from "./compare.ts";
 export * from "./sweep.ts";

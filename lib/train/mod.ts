@@ -9,6 +9,8 @@ export * from "./step.ts";
 export * from "./terms.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
+export * from "./safetensors.ts";
+export * from "./export_weights.ts";
 export * from "./metrics.ts";
 export * from "./progress.ts";
 export * from "./lean_grads.ts";
