@@ -29,6 +29,8 @@ export const OPTIONAL_SPECIFIERS = {
   tfjsNodeGpu: "npm:@tensorflow/tfjs-node-gpu@4.22.0",
   tfjsNode: "npm:@tensorflow/tfjs-node@4.22.0",
   tfjsWebgpu: "npm:@tensorflow/tfjs-backend-webgpu@4.22.0",
+  /** Node-API C headers, for building tfjs-node's binding (`deno task setup tensorflow`). */
+  nodeApiHeaders: "npm:node-api-headers@1.9.0",
 } as const;
 
 // The board's browser files (mermaid, marked) are pinned in lib/board/vendor.ts, not here: a

@@ -58,7 +58,11 @@ if (mode === "wasm") {
   // tfjs used directly, before initBackend: the default wasm factory still uses every core.
   await tf.setBackend("wasm");
   await tf.ready();
-  result.info = await initBackend({ quiet: true });
+  result.info = await initBackend({ backend: "wasm", quiet: true });
+} else if (mode === "auto") {
+  result.info = await initBackend();
+  await initBackend();
+  result.backend = tf.getBackend();
 } else if (mode === "permissions") {
   try {
     result.info = await initBackend({ backend: "wasm", threads: 2, quiet: true });
@@ -162,6 +166,27 @@ Deno.test("tf.setBackend('wasm') after importing voxlab also uses every core", a
     threads: cores,
     detail: cores > 1 ? "threaded SIMD" : "SIMD",
   });
+});
+
+Deno.test({
+  name: "auto picks tensorflow when it is installed and says so once",
+  ignore: findTensorflowPackage() === undefined &&
+    Deno.env.get("VOXLAB_REQUIRE_TENSORFLOW") !== "1",
+  fn: async () => {
+    const { result, stderr } = await runChild(["auto"]);
+    equal(result.backend, "tensorflow");
+    deepEqual(result.info, {
+      name: "tensorflow",
+      threads: navigator.hardwareConcurrency,
+      detail: findTensorflowPackage()?.name,
+    });
+    const n = navigator.hardwareConcurrency;
+    deepEqual(voxlabLines(stderr), [
+      `voxlab: backend tensorflow (${findTensorflowPackage()?.name}), ${n} thread${
+        n === 1 ? "" : "s"
+      }`,
+    ]);
+  },
 });
 
 Deno.test("wasm with 1 thread: the package's own SIMD module, matches cpu", async () => {
@@ -320,7 +345,7 @@ Deno.test({
       ok(error instanceof BackendError);
       match(
         error.message,
-        /^Cannot use backend 'tensorflow': neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node 4\.22\.0 is installed; run 'deno install --allow-scripts=npm:@tensorflow\/tfjs-node npm:@tensorflow\/tfjs-node@4\.22\.0'/,
+        /^Cannot use backend 'tensorflow': neither @tensorflow\/tfjs-node-gpu nor @tensorflow\/tfjs-node 4\.22\.0 is installed; run 'deno task setup tensorflow' in voxlab \(--gpu for CUDA/,
       );
       ok(!error.message.includes("\n"));
       return true;

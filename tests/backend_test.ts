@@ -1,11 +1,13 @@
 /**
- * voxlab's wasm kernels against the cpu reference backend.
+ * voxlab's kernels on the wasm and native tensorflow backends against the cpu reference backend.
  *
- * Every case is computed on cpu first, then on wasm (with voxlab's kernels
- * registered) from the same numbers, and compared.
+ * Every case is computed on cpu first, then on the backend under test (with voxlab's kernels
+ * registered) from the same numbers, and compared. The tensorflow cases run when
+ * `@tensorflow/tfjs-node(-gpu)` is installed (`deno task setup tensorflow`) and are reported as
+ * ignored otherwise; with `VOXLAB_REQUIRE_TENSORFLOW=1` (set by CI) a missing backend fails.
  *
  * Tolerance: outputs are float32 sums of up to a few thousand products whose
- * order differs between backends (XNNPACK blocks and vectorises, cpu loops
+ * order differs between backends (XNNPACK and oneDNN block and vectorise, cpu loops
  * naively). Rounding then differs by about sqrt(terms) · 2^-24 relative to the
  * output scale, i.e. below 1e-5 here; `closeTo` allows 1e-4 of the largest
  * reference magnitude. A wrong tap, phase, padding or transpose gives errors of
@@ -13,9 +15,42 @@
  */
 
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { initBackend, registerWasmKernels, Rng, tf, wasmKernelsRegistered } from "../mod.ts";
+import {
+  Discriminator,
+  Generator,
+  initBackend,
+  registerWasmKernels,
+  Rng,
+  tensorflowKernelsRegistered,
+  tf,
+  wasmKernelsRegistered,
+} from "../mod.ts";
+import { findTensorflowPackage } from "../lib/backend/tensorflow.ts";
+import { batchNormTrain } from "../lib/model/batch_norm.ts";
+import { termWeights } from "../lib/runs/primitives.ts";
+import base from "../experiments/47c97768.ts";
+import { criticTerms, type GanParts, ganStep, generatorTerms, RMSprop } from "../lib/train/mod.ts";
 
 type Arr = Float32Array | Int32Array | Uint8Array;
+
+/** The backends checked against cpu. */
+type Backend = "wasm" | "tensorflow";
+
+const TENSORFLOW_INSTALLED = findTensorflowPackage() !== undefined;
+const TENSORFLOW_REQUIRED = Deno.env.get("VOXLAB_REQUIRE_TENSORFLOW") === "1";
+
+/** The backends to test, each with whether its tests are skipped. */
+const BACKENDS: { name: Backend; ignore: boolean }[] = [
+  { name: "wasm", ignore: false },
+  // When required (CI), a missing package is not skipped: the tests fail on its load error.
+  { name: "tensorflow", ignore: !TENSORFLOW_INSTALLED && !TENSORFLOW_REQUIRED },
+];
+
+if (!TENSORFLOW_INSTALLED && !TENSORFLOW_REQUIRED) {
+  console.error(
+    "backend_test: tensorflow not installed, its tests are skipped (deno task setup tensorflow)",
+  );
+}
 
 /** Assert `actual` equals `expected` within `rtol` of the largest |expected|. */
 function closeTo(actual: Arr, expected: Arr, what: string, rtol = 1e-4): void {
@@ -27,26 +62,31 @@ function closeTo(actual: Arr, expected: Arr, what: string, rtol = 1e-4): void {
   }
   ok(
     worst <= rtol * Math.max(scale, 1e-6),
-    `${what}: max |wasm - cpu| = ${worst.toExponential(2)} exceeds ${rtol} x ${
+    `${what}: max |backend - cpu| = ${worst.toExponential(2)} exceeds ${rtol} x ${
       scale.toExponential(2)
     }`,
   );
 }
 
-let wasmReady = false;
-/** Switch to wasm (initialised once through initBackend, 1 thread to share the machine). */
-async function useWasm(): Promise<void> {
-  if (!wasmReady) {
-    await initBackend({ backend: "wasm", threads: 1, quiet: true });
-    wasmReady = true;
+const ready = new Set<Backend>();
+/** Switch to `backend` (initialised once through initBackend; wasm on 1 thread to share the machine). */
+async function useBackend(backend: Backend): Promise<void> {
+  if (!ready.has(backend)) {
+    await initBackend({ backend, threads: 1, quiet: true });
+    ready.add(backend);
   } else {
-    await tf.setBackend("wasm");
+    await tf.setBackend(backend);
   }
-  ok(wasmKernelsRegistered(), "voxlab's wasm kernels are registered once wasm runs");
+  if (backend === "wasm") {
+    ok(wasmKernelsRegistered(), "voxlab's wasm kernels are registered once wasm runs");
+  } else {
+    ok(tensorflowKernelsRegistered(), "voxlab's tensorflow kernels are registered once it runs");
+  }
 }
 
-/** Run `compute` on cpu and on wasm with the same inputs; compare every output. */
+/** Run `compute` on cpu and on `backend` with the same inputs; compare every output. */
 async function compareBackends(
+  backend: Backend,
   what: string,
   compute: () => tf.Tensor[],
   rtol = 1e-4,
@@ -57,18 +97,36 @@ async function compareBackends(
     t.dispose();
     return { shape: t.shape, data: d };
   });
-  await useWasm();
+  await useBackend(backend);
   const actual = tf.tidy(compute);
   try {
     equal(actual.length, expected.length);
     actual.forEach((t, i) => {
       deepEqual(t.shape, expected[i]!.shape, `${what} output ${i}: shapes differ`);
-      closeTo(t.dataSync(), expected[i]!.data, `${what} output ${i}`, rtol);
+      closeTo(t.dataSync(), expected[i]!.data, `${what} on ${backend}, output ${i}`, rtol);
     });
   } finally {
     tf.dispose(actual);
   }
 }
+
+/** `Deno.test` once per backend, named `<backend> <name>`, skipped where the backend is not installed. */
+function testOnBackends(name: string, fn: (backend: Backend) => Promise<void>): void {
+  for (const { name: backend, ignore } of BACKENDS) {
+    Deno.test({ name: `${backend} ${name}`, ignore, fn: () => fn(backend) });
+  }
+}
+
+Deno.test({
+  name: "tensorflow is installed where it is required (VOXLAB_REQUIRE_TENSORFLOW=1)",
+  ignore: !TENSORFLOW_REQUIRED,
+  fn: () => {
+    ok(
+      TENSORFLOW_INSTALLED,
+      "tensorflow is required but not installed: deno task setup tensorflow",
+    );
+  },
+});
 
 /** A seeded normal tensor on the current backend. */
 function normal(shape: number[], seed: string, std = 1): tf.Tensor {
@@ -110,14 +168,14 @@ function explicit(pad: ConvCase["pad"]): "valid" | "same" | tf.backend_util.Expl
 }
 
 for (const c of CONV_CASES) {
-  Deno.test(`wasm Conv2DBackpropInput and Conv2DBackpropFilter match cpu: ${c.name}`, async () => {
+  testOnBackends(`Conv2D and its gradients match cpu: ${c.name}`, async (backend) => {
     const attrs = {
       strides: [c.s, c.s],
       pad: explicit(c.pad),
       dataFormat: "NHWC",
       dimRoundingMode: "floor",
     };
-    await compareBackends(c.name, () => {
+    await compareBackends(backend, c.name, () => {
       const x = normal(c.x, `${c.name} x`) as tf.Tensor4D;
       const w = normal([...c.k, c.x[3], c.co], `${c.name} w`) as tf.Tensor4D;
       const y = tf.conv2d(x, w, c.s, explicit(c.pad));
@@ -141,8 +199,8 @@ const DECONV_CASES = [
 ] as const;
 
 for (const c of DECONV_CASES) {
-  Deno.test(`wasm conv2dTranspose and its gradients match cpu: ${c.name}`, async () => {
-    await compareBackends(c.name, () => {
+  testOnBackends(`conv2dTranspose and its gradients match cpu: ${c.name}`, async (backend) => {
+    await compareBackends(backend, c.name, () => {
       const x = normal([...c.x], `${c.name} x`) as tf.Tensor4D;
       const w = normal([c.k, c.k, c.co, c.x[3]], `${c.name} w`) as tf.Tensor4D;
       const pad = explicit(c.pad) as tf.backend_util.ExplicitPadding;
@@ -159,8 +217,8 @@ for (const c of DECONV_CASES) {
   });
 }
 
-Deno.test("wasm matMul with transposes (and fused) matches cpu", async () => {
-  await compareBackends("matMul", () => {
+testOnBackends("matMul with transposes (and fused) matches cpu", async (backend) => {
+  await compareBackends(backend, "matMul", () => {
     const out: tf.Tensor[] = [];
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       const a = normal(ta ? [5, 3] : [3, 5], `a${ta}`) as tf.Tensor2D;
@@ -191,8 +249,8 @@ Deno.test("wasm matMul with transposes (and fused) matches cpu", async () => {
   });
 });
 
-Deno.test("wasm Tile matches cpu, including the batchNorm gradient", async () => {
-  await compareBackends("tile", () => {
+testOnBackends("Tile matches cpu, including the batchNorm gradient", async (backend) => {
+  await compareBackends(backend, "tile", () => {
     const out: tf.Tensor[] = [
       tf.tile(normal([1, 1, 1, 5], "t1"), [2, 3, 4, 1]),
       tf.tile(normal([2, 3], "t2"), [2, 2]),
@@ -214,6 +272,34 @@ Deno.test("wasm Tile matches cpu, including the batchNorm gradient", async () =>
     return out;
   });
 });
+
+testOnBackends(
+  "voxlab's training BatchNorm (fused kernels on tensorflow) matches cpu: output, batch statistics, gradients",
+  async (backend) => {
+    await compareBackends(backend, "batchNormTrain", () => {
+      const out: tf.Tensor[] = [];
+      for (const activation of ["linear", "relu"] as const) {
+        const x = tf.add(normal([2, 5, 3, 4], `bn x ${activation}`, 2), 0.5) as tf.Tensor4D;
+        const g = normal([4], "bn gamma"), b = normal([4], "bn beta");
+        const r = normal(x.shape, "bn r");
+        const stats: { mean?: tf.Tensor1D; variance?: tf.Tensor1D } = {};
+        out.push(batchNormTrain(x, g as tf.Tensor1D, b as tf.Tensor1D, { activation, stats }));
+        out.push(stats.mean!, stats.variance!);
+        out.push(
+          ...tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+            tf.sum(tf.mul(
+              batchNormTrain(xx as tf.Tensor4D, gg as tf.Tensor1D, bb as tf.Tensor1D, {
+                activation,
+              }),
+              r,
+            ))
+          )([x, g, b]),
+        );
+      }
+      return out;
+    });
+  },
+);
 
 /** Small versions of the seed's nets: every kind of layer, a few channels. */
 interface Params {
@@ -310,49 +396,51 @@ function netInputs(seed: string) {
   return { real, x, c, eps };
 }
 
-Deno.test("small G and D: forward, backward and gradient-penalty gradients match cpu", async () => {
-  await compareBackends("nets", () => {
-    const { g, d } = makeParams("nets");
-    const { real, x, c, eps } = netInputs("nets");
-    const gNames = Object.keys(g), dNames = Object.keys(d);
-    const fake = generator(g, x, c);
-    const out = discriminator(d, fake);
-    // Generator step: adversarial + classification + reconstruction.
-    const gGrads = tf.grads((...ws: tf.Tensor[]) => {
-      const gp: Params = Object.fromEntries(gNames.map((n, i) => [n, ws[i]!]));
-      const f = generator(gp, x, c);
-      const o = discriminator(d, f);
-      const cls = tf.losses.sigmoidCrossEntropy(tf.tensor2d([1, 0, 0, 1], [2, 2]), o.cls);
-      const rec = tf.losses.meanSquaredError(x, generator(gp, f, c));
-      return tf.add(tf.add(tf.neg(tf.mean(o.adv)), cls), tf.mul(10, rec)) as tf.Scalar;
-    })(gNames.map((n) => g[n]!));
-    // Critic step with the gradient penalty (second order through D).
-    const dGrads = tf.grads((...ws: tf.Tensor[]) =>
-      criticLoss(Object.fromEntries(dNames.map((n, i) => [n, ws[i]!])), real, fake, eps)
-    )(dNames.map((n) => d[n]!));
-    return [fake, out.adv, out.cls, ...gGrads, ...dGrads];
-  });
-});
+testOnBackends(
+  "small G and D: forward, backward and gradient-penalty gradients match cpu",
+  async (backend) => {
+    await compareBackends(backend, "nets", () => {
+      const { g, d } = makeParams("nets");
+      const { real, x, c, eps } = netInputs("nets");
+      const gNames = Object.keys(g), dNames = Object.keys(d);
+      const fake = generator(g, x, c);
+      const out = discriminator(d, fake);
+      // Generator step: adversarial + classification + reconstruction.
+      const gGrads = tf.grads((...ws: tf.Tensor[]) => {
+        const gp: Params = Object.fromEntries(gNames.map((n, i) => [n, ws[i]!]));
+        const f = generator(gp, x, c);
+        const o = discriminator(d, f);
+        const cls = tf.losses.sigmoidCrossEntropy(tf.tensor2d([1, 0, 0, 1], [2, 2]), o.cls);
+        const rec = tf.losses.meanSquaredError(x, generator(gp, f, c));
+        return tf.add(tf.add(tf.neg(tf.mean(o.adv)), cls), tf.mul(10, rec)) as tf.Scalar;
+      })(gNames.map((n) => g[n]!));
+      // Critic step with the gradient penalty (second order through D).
+      const dGrads = tf.grads((...ws: tf.Tensor[]) =>
+        criticLoss(Object.fromEntries(dNames.map((n, i) => [n, ws[i]!])), real, fake, eps)
+      )(dNames.map((n) => d[n]!));
+      return [fake, out.adv, out.cls, ...gGrads, ...dGrads];
+    });
+  },
+);
 
-Deno.test("wasm training steps keep tensors and wasm buffers flat", async () => {
-  await useWasm();
+testOnBackends("training steps keep tensors and backend buffers flat", async (backend) => {
+  await useBackend(backend);
   const { g, d } = makeParams("flat");
   const gv = Object.fromEntries(Object.entries(g).map(([n, t]) => [n, tf.variable(t)]));
   const dv = Object.fromEntries(Object.entries(d).map(([n, t]) => [n, tf.variable(t)]));
   tf.dispose([...Object.values(g), ...Object.values(d)]);
   const { real, x, c, eps } = netInputs("flat");
   const optG = tf.train.rmsprop(1e-4), optD = tf.train.rmsprop(1e-4);
-  const backend = tf.backend() as unknown as { dataIdMap: { numDataIds(): number } };
   const step = () => {
     optD.minimize(() => criticLoss(dv, real, tf.tidy(() => generator(gv, x, c)), eps));
     optG.minimize(() => tf.neg(tf.mean(discriminator(dv, generator(gv, x, c)).adv)) as tf.Scalar);
   };
   try {
     step(); // optimiser slots are created here
-    const tensors = tf.memory().numTensors, buffers = backend.dataIdMap.numDataIds();
+    const tensors = tf.memory().numTensors, buffers = tf.backend().numDataIds();
     for (let i = 0; i < 3; i++) step();
     equal(tf.memory().numTensors, tensors, "tensors leak across training steps");
-    equal(backend.dataIdMap.numDataIds(), buffers, "wasm buffers leak across training steps");
+    equal(tf.backend().numDataIds(), buffers, `${backend} buffers leak across training steps`);
   } finally {
     optG.dispose();
     optD.dispose();
@@ -360,8 +448,78 @@ Deno.test("wasm training steps keep tensors and wasm buffers flat", async () => 
   }
 });
 
+/** voxlab's own G and D at toy size, with RMSprop, from fixed seeds. */
+function voxlabParts(): GanParts {
+  const size = { height: 16, width: 16 };
+  const generator = new Generator({ ...size, widths: [2, 4, 8], resBlocks: 1, nIn: 3 }, {
+    rng: new Rng(5),
+  });
+  const discriminator = new Discriminator(
+    { ...size, widths: [2, 4, 8], featureLayer: 2, nOut: 3 },
+    { rng: new Rng(6) },
+  );
+  return {
+    generator,
+    discriminator,
+    generatorOptimizer: new RMSprop(generator.trainableVariables, { learningRate: 1e-3 }),
+    discriminatorOptimizer: new RMSprop(discriminator.trainableVariables, { learningRate: 1e-3 }),
+  };
+}
+
+/** One GAN iteration (2 critic updates with the gradient penalty, 1 generator update). */
+function voxlabStep(): { losses: number[]; weights: Float32Array[] } {
+  const parts = voxlabParts();
+  const rng = new Rng(7);
+  const batch = () => ({
+    xA: tf.tensor4d(rng.uniformArray(2 * 256), [2, 16, 16, 1]),
+    cA: tf.tensor2d([[1, 0, 0], [0, 1, 0]]),
+    xB: tf.tensor4d(rng.uniformArray(2 * 256), [2, 16, 16, 1]),
+    cB: tf.tensor2d([[0, 0, 1], [1, 0, 0]]),
+    yB: tf.tensor2d([[-1, 0, 1], [1, 0, -1]]),
+  });
+  try {
+    const result = ganStep(parts, batch, {
+      nCritic: 2,
+      criticTerms: criticTerms(termWeights(base.losses.critic)),
+      generatorTerms: generatorTerms(termWeights(base.losses.generator)),
+      rng: new Rng(8),
+    });
+    const losses = [...result.critic.map((c) => c.total), result.generator.total];
+    const weights = [
+      ...Object.values(parts.generator.getWeights()),
+      ...Object.values(parts.discriminator.getWeights()),
+    ];
+    return { losses, weights };
+  } finally {
+    parts.generator.dispose();
+    parts.discriminator.dispose();
+    parts.generatorOptimizer.dispose();
+    parts.discriminatorOptimizer.dispose();
+  }
+}
+
+testOnBackends(
+  "one voxlab training iteration matches cpu (losses and updated weights)",
+  async (backend) => {
+    await tf.setBackend("cpu");
+    const expected = voxlabStep();
+    await useBackend(backend);
+    const actual = voxlabStep();
+    closeTo(
+      Float32Array.from(actual.losses),
+      Float32Array.from(expected.losses),
+      "losses",
+      1e-3,
+    );
+    equal(actual.weights.length, expected.weights.length);
+    // RMSprop divides by the gradient's running RMS, so one step moves every weight by about lr
+    // whatever the rounding; the weights agree to a fraction of that step.
+    actual.weights.forEach((w, i) => closeTo(w, expected.weights[i]!, `weights ${i}`, 1e-3));
+  },
+);
+
 Deno.test("registerWasmKernels is idempotent and replaces the package's kernels", async () => {
-  await useWasm();
+  await useBackend("wasm");
   registerWasmKernels();
   registerWasmKernels();
   ok(wasmKernelsRegistered());

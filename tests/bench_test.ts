@@ -2,6 +2,8 @@ import { deepEqual, equal, match, throws } from "node:assert/strict";
 import { benchBackend, formatTable, runSuitesHere } from "../tasks/bench/runner.ts";
 import type { BenchRow, BenchSuite } from "../tasks/bench/types.ts";
 import { timeMs } from "../tasks/bench/conv.ts";
+import { torchRows } from "../tasks/bench/torch.ts";
+import { ratioLines } from "../tasks/bench.ts";
 import { tf } from "../mod.ts";
 
 Deno.test("bench runner: suites see the backend they run on, rows come back in order", async () => {
@@ -61,4 +63,43 @@ Deno.test("timeMs returns the fastest run and disposes what it times", async () 
   equal(calls, 5); // one warm-up, then maxReps
   equal(ms < 8, true, `expected the fast third run to be the minimum, got ${ms} ms`);
   equal(tf.memory().numTensors, before);
+});
+
+Deno.test("bench ratios: each voxlab backend's all-threads model rows over PyTorch's", () => {
+  const row = (name: string, backend: string, threads: number, value: number): BenchRow => ({
+    name,
+    shape: "-",
+    backend,
+    threads,
+    value,
+    unit: "s",
+  });
+  const rows = [
+    row("GAN iteration", "wasm", 1, 30),
+    row("GAN iteration", "wasm", 2, 12),
+    row("GAN iteration", "tensorflow", 2, 4.8),
+    row("generator forward", "tensorflow", 2, 210),
+    row("conv2d forward", "tensorflow", 2, 300),
+    row("GAN iteration", "PyTorch 2.13.0+cpu", 2, 6),
+    row("generator forward", "PyTorch 2.13.0+cpu", 2, 200),
+  ];
+  deepEqual(ratioLines(rows), [
+    "wasm / PyTorch 2.13.0+cpu time: GAN iteration 2.00x",
+    "tensorflow / PyTorch 2.13.0+cpu time: GAN iteration 0.80x, generator forward 1.05x",
+  ]);
+  deepEqual(ratioLines(rows.filter((r) => !r.backend.startsWith("PyTorch"))), []);
+});
+
+Deno.test("torchRows: medians of the PyTorch report as model rows", () => {
+  const rows = torchRows({
+    torch: "2.13.0+cpu",
+    threads: 2,
+    generator_forward_s: [0.25, 0.2, 0.9],
+    iteration_s: [7, 6.04, 6.5],
+    peak_rss_mib: 1603.4,
+  });
+  deepEqual(rows.map((r) => [r.name, r.backend, r.threads, r.value, r.unit, r.peakMiB]), [
+    ["generator forward", "PyTorch 2.13.0+cpu", 2, 250, "ms", 1603],
+    ["GAN iteration (5 critic + 1 generator)", "PyTorch 2.13.0+cpu", 2, 6.5, "s", 1603],
+  ]);
 });

@@ -6,3 +6,4 @@
 export * from "./init.ts";
 export * from "./wasm_kernels.ts";
 export * from "./gradients.ts";
+export * from "./tensorflow_kernels.ts";

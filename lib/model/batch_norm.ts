@@ -29,6 +29,10 @@
 
 import { tf } from "../deps.ts";
 import type { ParamStore } from "./params.ts";
+import {
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_TRAIN_GRAD,
+} from "../backend/kernels/tensorflow_batch_norm.ts";
 
 /** BatchNorm hyper-parameters. */
 export interface BatchNormConfig {
@@ -234,6 +238,9 @@ export function batchNormTrain(
       `Cannot apply BatchNorm: input [${x.shape}] has ${channels} channels, gamma [${gamma.shape}], beta [${beta.shape}]`,
     );
   }
+  if (tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend()) !== undefined) {
+    return fusedBatchNormTrain(x, gamma, beta, { epsilon, relu, stats });
+  }
   const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
     const mean = channelMean(xi); // [C]
@@ -266,6 +273,49 @@ export function batchNormTrain(
         const cCoef = tf.mul(a, tf.div(dBeta, -m));
         const dx = tf.add(tf.add(tf.mul(dz, a), tf.mul(sc, bCoef)), cCoef);
         return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  return fn(x, gamma, beta) as tf.Tensor4D;
+}
+
+/**
+ * {@linkcode batchNormTrain} on a backend with a fused training kernel (the native tensorflow
+ * backend's `FusedBatchNormV3`, see `lib/backend/kernels/tensorflow_batch_norm.ts`): one kernel
+ * forward and one backward instead of about eight element-wise passes each way.
+ */
+function fusedBatchNormTrain(
+  x: tf.Tensor4D,
+  gamma: tf.Tensor1D,
+  beta: tf.Tensor1D,
+  options: { epsilon: number; relu: boolean; stats: BatchNormTrainOptions["stats"] },
+): tf.Tensor4D {
+  const { epsilon, relu, stats } = options;
+  const fn = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xi, g, b, save] = args as [tf.Tensor4D, tf.Tensor1D, tf.Tensor1D, tf.GradSaveFunc];
+    const [y, mean, variance, r1, r2, r3] = tf.engine().runKernel(
+      BATCH_NORM_TRAIN,
+      { x: xi, scale: g, offset: b },
+      { epsilon },
+    ) as tf.Tensor[];
+    const value = relu ? tf.relu(y!) : y!;
+    if (recordingForBackward()) {
+      save(relu ? [xi, g, r1!, r2!, r3!, tf.greater(y!, 0)] : [xi, g, r1!, r2!, r3!]);
+    }
+    if (stats) {
+      stats.mean = tf.keep(mean as tf.Tensor1D);
+      stats.variance = tf.keep(variance as tf.Tensor1D);
+    }
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [sx, sg, s1, s2, s3, mask] = saved;
+        const dz = mask ? tf.mul(dy, tf.cast(mask, "float32")) : dy;
+        return tf.engine().runKernel(
+          BATCH_NORM_TRAIN_GRAD,
+          { dy: dz, x: sx!, scale: sg!, r1: s1!, r2: s2!, r3: s3! },
+          { epsilon },
+        ) as tf.Tensor[];
       },
     };
   });

@@ -75,11 +75,20 @@ export function timeMs(run: () => tf.Tensor | tf.Tensor[], options: TimeOptions 
   return Math.min(...times);
 }
 
-/** Size of the wasm heap in MiB (it only grows, so this is the peak so far), else the RSS. */
+/**
+ * Peak memory so far in MiB: the wasm heap's size on wasm (it only grows), else the process's
+ * resident-set high-water mark (`VmHWM` in `/proc/self/status`), else the current RSS.
+ */
 export function peakMiB(): number {
   const wasm = (tf.backend() as { wasm?: { HEAPU8?: Uint8Array } }).wasm;
-  const bytes = wasm?.HEAPU8?.byteLength ?? Deno.memoryUsage().rss;
-  return Math.round(bytes / 2 ** 20);
+  if (wasm?.HEAPU8) return Math.round(wasm.HEAPU8.byteLength / 2 ** 20);
+  try {
+    const hwm = /VmHWM:\s*(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (hwm) return Math.round(Number(hwm[1]) / 1024);
+  } catch {
+    // not Linux, or no read permission: fall back to the current RSS
+  }
+  return Math.round(Deno.memoryUsage().rss / 2 ** 20);
 }
 
 /** Describe a shape like `2x32x32x256 k3 s2 -> 64`. */

@@ -10,14 +10,14 @@
  *
  * Memory: `peakMiB` is the wasm heap's size after the measurement (the heap
  * only grows, so it is the process's high-water mark, which includes
- * suites run before in the same process); on other backends the process RSS.
+ * suites run before in the same process); on other backends the process's
+ * resident-set high-water mark.
  * The note adds the peak of live tensor bytes during the warm-up run
  * (`tf.memory().numBytes` sampled after every kernel), and the kernels that
  * took most of the warm-up's time (self time: a kernel's time minus the
  * kernels it calls).
  *
- * For scale (issue #4): PyTorch 1.13 CPU on the same 2-core machines takes
- * 1.8 s for the forward and about 33 s for the iteration.
+ * `deno task bench` runs PyTorch's version of the same work beside it (`torch.ts`).
  *
  * @module
  */
@@ -34,7 +34,7 @@ import {
 } from "../../lib/train/mod.ts";
 import seed from "../../experiments/9ada9179.ts";
 import { peakMiB } from "./conv.ts";
-import { benchBackend } from "./runner.ts";
+import { benchBackend, benchRepeats } from "./runner.ts";
 import type { BenchRow, BenchSuite } from "./types.ts";
 
 /** The seed's spectrograms: 256 bins × 256 frames (its experiment's features). */
@@ -155,8 +155,8 @@ function median(values: number[]): number {
 export function measureModel(
   options: { forwardReps?: number; iterationReps?: number } = {},
 ): BenchRow[] {
-  const forwardReps = options.forwardReps ?? 3;
-  const iterationReps = options.iterationReps ?? 1;
+  const forwardReps = options.forwardReps ?? benchRepeats();
+  const iterationReps = options.iterationReps ?? benchRepeats();
   const { name: backend, threads } = benchBackend();
   const rng = new Rng("bench-model");
   // The seed's networks at its spectrogram size and label counts.
@@ -202,7 +202,7 @@ export function measureModel(
       peakMiB: peakMiB(),
       note: `median of ${forwardReps}; live tensors peak ${
         Math.round(fp.peakTensorBytes / 2 ** 20)
-      } MiB; ${formatTopKernels(fp.kernels)}; PyTorch CPU 1800 ms`,
+      } MiB; ${formatTopKernels(fp.kernels)}`,
     });
 
     // One GAN iteration: 5 critic + 1 generator update.
@@ -236,7 +236,7 @@ export function measureModel(
         peakMiB: peakMiB(),
         note: `median of ${iterationReps}; live tensors peak ${
           Math.round(ip.peakTensorBytes / 2 ** 20)
-        } MiB; ${formatTopKernels(ip.kernels)}; PyTorch CPU ~33 s`,
+        } MiB; ${formatTopKernels(ip.kernels)}`,
       });
     } finally {
       parts.generatorOptimizer.dispose();

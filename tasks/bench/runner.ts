@@ -14,6 +14,7 @@ import { registerWasmKernels } from "../../lib/backend/wasm_kernels.ts";
 import type { BenchRow, BenchSuite } from "./types.ts";
 
 let current: BackendInfo | undefined;
+let repeats = 3;
 
 /** The backend the running suite measures (name and threads); only valid inside `run`. */
 export function benchBackend(): BackendInfo {
@@ -21,6 +22,11 @@ export function benchBackend(): BackendInfo {
     throw new Error("Cannot read the bench backend: no bench suite is running");
   }
   return current;
+}
+
+/** Timed repeats a suite should make of its slow measurements (`--repeats`); only valid inside `run`. */
+export function benchRepeats(): number {
+  return repeats;
 }
 
 /** Options for {@linkcode runSuitesHere}. */
@@ -31,6 +37,8 @@ export interface RunHereOptions {
   threads?: number;
   /** Only suites measured per thread count (the 1-thread pass of a full run). @default {false} */
   perThreadOnly?: boolean;
+  /** Timed repeats of slow measurements (the model suite's forward and iteration). @default {3} */
+  repeats?: number;
 }
 
 /** Initialise the backend in this process and run `suites` on it. */
@@ -44,6 +52,7 @@ export async function runSuitesHere(
     quiet: true,
   });
   if (current.name === "wasm") registerWasmKernels();
+  repeats = options.repeats ?? 3;
   const rows: BenchRow[] = [];
   try {
     for (const suite of suites) {
@@ -65,22 +74,29 @@ export interface RunAllOptions {
   only?: string[];
   /** The bench script to spawn. @default {"tasks/bench.ts" next to this folder} */
   script?: string;
+  /** Passed on as `--repeats`. @default {the child's default} */
+  repeats?: number;
 }
 
 /**
  * Run the suites at 1 thread (those with `perThreadCount`) and at all
- * threads, each in its own `deno` process, and return the merged rows.
+ * threads, each in its own `deno` process, and return the merged rows. Only
+ * wasm takes a thread count; other backends get the all-threads pass only.
  */
 export async function runSuitesPerThreadCount(options: RunAllOptions = {}): Promise<BenchRow[]> {
   const script = options.script ?? new URL("../bench.ts", import.meta.url).pathname;
   const dir = await Deno.makeTempDir({ prefix: "voxlab-bench-" });
   const rows: BenchRow[] = [];
   try {
-    for (const [threads, perThreadOnly] of [[1, true], [0, false]] as const) {
+    const passes = (options.backend ?? "wasm") === "wasm"
+      ? [[1, true], [0, false]] as const
+      : [[0, false]] as const;
+    for (const [threads, perThreadOnly] of passes) {
       const json = `${dir}/rows-${threads}.json`;
       const args = ["run", "-A", script, "--threads", String(threads), "--json", json];
       if (options.backend !== undefined) args.push("--backend", options.backend);
       if (perThreadOnly) args.push("--per-thread-only");
+      if (options.repeats !== undefined) args.push("--repeats", String(options.repeats));
       for (const name of options.only ?? []) args.push("--only", name);
       // The child's table is dropped (the merged one is printed); its progress is on stderr.
       const child = new Deno.Command(Deno.execPath(), {
@@ -90,7 +106,11 @@ export async function runSuitesPerThreadCount(options: RunAllOptions = {}): Prom
       });
       const { code } = await child.output();
       if (code !== 0) {
-        throw new Error(`Cannot run the bench at ${threads || "all"} thread(s): exit code ${code}`);
+        throw new Error(
+          `Cannot run the bench on ${options.backend ?? "wasm"} at ${
+            threads || "all"
+          } thread(s): exit code ${code}`,
+        );
       }
       rows.push(...(JSON.parse(await Deno.readTextFile(json)) as { rows: BenchRow[] }).rows);
     }
