@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pathNameProblem } from "../io/path_name.ts";
 import { RESAMPLE_QUALITIES } from "../data/resample.ts";
 import type {
   AttributeSpecEntry,
@@ -302,6 +303,13 @@ function checkField(value: unknown, schema: FieldSchema, path: string): void {
 export function validateExperiment(value: unknown): Experiment {
   checkField(value, EXPERIMENT_SCHEMA, "");
   const exp = value as Experiment;
+  // The id names the run's folder (`runs/<id>/…`): one path component, never `..` or empty.
+  const idProblem = pathNameProblem(exp.meta.id);
+  if (idProblem) {
+    throw new RangeError(
+      `Invalid experiment field 'meta.id': ${JSON.stringify(exp.meta.id)}: ${idProblem}`,
+    );
+  }
   const d = exp.model.discriminator;
   if (d.featureLayer > d.widths.length) {
     throw new RangeError(

@@ -8,7 +8,8 @@
 import type { LabelSchema, LabelValues } from "../data/labels.ts";
 import type { FeatureConfig } from "../data/spectrogram.ts";
 import { Generator } from "../model/generator.ts";
-import { readCheckpoint } from "../train/checkpoint.ts";
+import { checkTensorShapes, readCheckpoint } from "../train/checkpoint.ts";
+import { checkTrainerState } from "../train/checkpoint_state.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { distinctLabelValues, readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
 import { loadExperimentData } from "./trainer.ts";
@@ -97,9 +98,11 @@ export async function loadRunGenerator(
   } catch (e) {
     throw new ConvertError((e as Error).message);
   }
-  let checkpoint;
+  let checkpoint, state;
   try {
     checkpoint = await readCheckpoint(checkpointPath);
+    // A damaged state (`iteration: "abc"`) is refused here, not reported as `iteration NaN`.
+    state = checkTrainerState(checkpoint.state, checkpointPath);
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "no checkpoint yet (has the run done an iteration?)"
@@ -139,6 +142,7 @@ export async function loadRunGenerator(
     if (name.startsWith("G/")) weights[name.slice(2)] = t.data as Float32Array;
   }
   try {
+    checkTensorShapes(checkpointPath, checkpoint.tensors, "G", generator.weightShapes());
     generator.setWeights(weights);
   } catch (e) {
     generator.dispose();
@@ -156,7 +160,7 @@ export async function loadRunGenerator(
     targets,
     labelsFrom,
     generator,
-    iteration: Number(checkpoint.state.iteration ?? 0),
+    iteration: state.iteration,
     note,
   };
 }

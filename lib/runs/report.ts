@@ -24,7 +24,8 @@ export type RunStatus =
   | "max-steps"
   | "max-time"
   | "signal"
-  | "non-finite";
+  | "non-finite"
+  | "failed";
 
 /** What `run.json` in a run directory holds. */
 export interface RunInfo {
@@ -158,6 +159,7 @@ const STATUS_TEXT: Record<LiveStatus, string> = {
   "max-time": "stopped at --max-time",
   signal: "stopped by a signal",
   "non-finite": "stopped: a loss was not finite",
+  failed: "failed (the last checkpoint is kept; resume once the cause is fixed)",
 };
 
 /**

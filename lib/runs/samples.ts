@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../io/atomic.ts";
 import { join } from "node:path";
 import { tf } from "../deps.ts";
 import { PairSampler, toTensors } from "../data/batches.ts";
@@ -64,7 +65,7 @@ export async function writeSamples(
     hzPerBin: features.sampleRate / (2 * bins),
   });
   const path = join(dir, RUN_FILES.samples, `iter-${String(iteration).padStart(7, "0")}.png`);
-  await Deno.writeFile(path, canvas.toPng());
+  await writeFileAtomic(path, canvas.toPng(), { sync: false });
   return path;
 }
 

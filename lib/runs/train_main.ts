@@ -20,6 +20,8 @@ import { applyOverrides, OverrideError } from "../experiment/overrides.ts";
 import { choiceFlag, intFlag, parseDuration } from "../flags.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
 import type { LoopResult } from "../train/loop.ts";
+import { IoError } from "../io/io_error.ts";
+import { LockedError } from "../io/lock.ts";
 import { RunDirError } from "./run_dir.ts";
 import { runExperimentConfig, trainExperiment, type TrainResult } from "./train.ts";
 
@@ -69,6 +71,8 @@ export const TRAIN_ERRORS = [
   LabelError,
   RangeError,
   SyntaxError, // a broken metrics.jsonl line, named by readMetrics
+  IoError, // a full disk, a read-only --out: the path and the cause
+  LockedError, // another process is writing the run
 ] as const;
 
 /** One training job: what to train, on which backend, for how long, and where. */

@@ -11,6 +11,7 @@
 import { type CheckpointContents, writeCheckpoint } from "./checkpoint.ts";
 import { type Interrupts, listenForInterrupts, type StopSignal } from "./interrupt.ts";
 import type { MetricsWriter } from "./metrics.ts";
+import { indexOfNonFinite, NonFiniteError, type NonFiniteValue } from "./non_finite.ts";
 import type { ProgressBar } from "./progress.ts";
 
 /** Where the loop is. All counts are 0-based before the step and 1-based in records. */
@@ -44,6 +45,13 @@ export interface LoopTask {
    * states…). The loop adds `iteration`, `epoch` and `elapsed` to `state`.
    */
   save(): CheckpointContents<Record<string, unknown>>;
+  /**
+   * The first weight that is NaN or infinite after a step, or `null`. The
+   * loop calls it right after each step, before metrics, hooks or anything
+   * else reads the weights: a step can turn the weights NaN while its own
+   * losses (computed before the update) are still finite.
+   */
+  nonFiniteWeight?(): NonFiniteValue | null;
 }
 
 /** Why {@linkcode runLoop} stopped. */
@@ -142,6 +150,17 @@ export interface LoopResult {
   /** When `reason` is `non-finite`: the first term that was NaN or infinite, and its value. */
   badTerm?: { name: string; value: number };
   /**
+   * When `reason` is `non-finite` because a hook found a measure of iteration
+   * `iteration` NaN or infinite (a {@linkcode NonFiniteError}, e.g.
+   * `diagnostics.labelSensitivity`): its name and value.
+   */
+  badMeasure?: NonFiniteValue;
+  /**
+   * When `reason` is `non-finite` because a step left a weight NaN or
+   * infinite while its losses were finite: the first such weight and value.
+   */
+  badWeight?: NonFiniteValue;
+  /**
    * When `reason` is `non-finite` because a checkpoint's tensor was (the last
    * update made the weights NaN or infinite before any loss showed it): the
    * first such tensor and value. That checkpoint is not written.
@@ -155,12 +174,14 @@ export interface LoopResult {
  * Run iterations until the task's epochs are done, a budget ends, a signal
  * arrives or a loss is not finite.
  *
- * Phases of each iteration: step → finite check → metrics and progress →
- * hooks → periodic checkpoint → stop checks. A checkpoint is written at the
- * end unless the losses went non-finite: then the weights are already
- * corrupt, so the last good checkpoint is kept as it is. A checkpoint whose
- * tensors are not all finite is never written either: the run stops there
- * as `non-finite`.
+ * Phases of each iteration: step → finite checks (losses, then weights) →
+ * metrics and progress → hooks → periodic checkpoint → stop checks. Every
+ * non-finite value stops the run the same way, as `non-finite` with the
+ * value named and no checkpoint written, so the last good one is kept: a
+ * loss term (`badTerm`), a weight the step left NaN while its losses were
+ * finite (`badWeight`, checked before any hook reads the weights), a
+ * measure a hook throws as a {@linkcode NonFiniteError} (`badMeasure`), and a
+ * checkpoint tensor such as an optimizer slot (`badTensor`).
  *
  * @example A task that only counts
  * ```ts
@@ -210,13 +231,15 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
   let reason: StopReason = "completed";
   let badTerm: { name: string; value: number } | undefined;
   let badTensor: { name: string; value: number } | undefined;
+  let badWeight: NonFiniteValue | undefined;
+  let badMeasure: NonFiniteValue | undefined;
 
   /** Write a checkpoint; false (and nothing written) when a tensor is not finite. */
   const save = async (): Promise<boolean> => {
     if (!checkpointPath) return true;
     const contents = task.save();
     for (const [name, t] of Object.entries(contents.tensors)) {
-      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      const i = indexOfNonFinite(t.data);
       if (i >= 0) {
         badTensor = { name, value: t.data[i]! };
         return false;
@@ -275,6 +298,12 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
         badTerm = { name: bad[0], value: bad[1] };
         break;
       }
+      const weight = task.nonFiniteWeight?.() ?? null;
+      if (weight) {
+        reason = "non-finite";
+        badWeight = weight;
+        break;
+      }
       iteration++;
       lastTerms = report.terms;
 
@@ -290,9 +319,18 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       });
       options.progress?.update({ iteration, epoch: position.epoch + 1, terms: report.terms });
 
-      // Phase 4: hooks.
-      await hooks.onStepEnd?.({ ...position, report });
-      if (position.iterInEpoch === task.itersPerEpoch - 1) await hooks.onEpochEnd?.(position.epoch);
+      // Phase 4: hooks. A measure they find non-finite stops the run like a loss.
+      try {
+        await hooks.onStepEnd?.({ ...position, report });
+        if (position.iterInEpoch === task.itersPerEpoch - 1) {
+          await hooks.onEpochEnd?.(position.epoch);
+        }
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
+        reason = "non-finite";
+        badMeasure = e.bad;
+        break;
+      }
 
       // Phase 5: periodic checkpoint.
       if (performance.now() - lastSave >= checkpointMs && !(await save())) {
@@ -325,5 +363,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
   if (reason === "signal" && stopSignal) result.stopSignal = stopSignal;
   if (badTerm) result.badTerm = badTerm;
   if (badTensor) result.badTensor = badTensor;
+  if (badWeight) result.badWeight = badWeight;
+  if (badMeasure) result.badMeasure = badMeasure;
   return result;
 }

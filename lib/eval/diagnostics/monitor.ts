@@ -13,6 +13,7 @@
 
 import { appendJsonl } from "../../jsonl.ts";
 import { CollapseDetector, type CollapseDetectorOptions } from "./measures.ts";
+import { NonFiniteError } from "../../train/non_finite.ts";
 import type { Canvas } from "../png.ts";
 import { plotConversionGrid } from "../plots.ts";
 
@@ -158,6 +159,10 @@ export class DiagnosticsMonitor {
   evaluate(iteration: number): DiagnosticsRecord {
     const base = evaluateDiagnostics(this.probe, iteration);
     this.#lastEval = this.#now();
+    // A measure that is not finite stops training the way a NaN loss does (the loop catches it).
+    for (const key of ["labelSensitivity", "identityDistance"] as const) {
+      if (!Number.isFinite(base[key])) throw new NonFiniteError(`diagnostics.${key}`, base[key]);
+    }
     const warning = this.detector.update({
       iteration,
       labelSensitivity: base.labelSensitivity,
