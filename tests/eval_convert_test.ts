@@ -56,6 +56,25 @@ Deno.test("parseTarget names the unknown attribute or value and lists the valid 
   throws(() => parseTarget("", SCHEMA), ConvertError);
 });
 
+Deno.test("parseTarget takes label values that contain commas (issue 12: they could not be targets)", () => {
+  const schema = new LabelSchema([
+    { name: "speaker", values: ["smith, j.", "smith", "lee,k"] },
+    { name: "gender", values: ["f", "m"] },
+  ]);
+  deepEqual(parseTarget("speaker=smith, j.", schema), { speaker: "smith, j." });
+  deepEqual(parseTarget("speaker=smith,gender=m", schema), { speaker: "smith", gender: "m" });
+  deepEqual(parseTarget("gender=f,speaker=lee,k", schema), { gender: "f", speaker: "lee,k" });
+  deepEqual(parseTarget("speaker=smith, j.,gender=f", schema), {
+    speaker: "smith, j.",
+    gender: "f",
+  });
+  throws(
+    () => parseTarget("speaker=lee,gender=f", schema),
+    /unknown speaker 'lee'; valid values: smith, j\., smith, lee,k$/,
+  );
+  throws(() => parseTarget("speaker=smith,gendr=f", schema), /unknown attribute 'gendr'/);
+});
+
 Deno.test("targetLabels completes a partial target from the saved label combinations only when they agree", () => {
   const targets = [
     { speaker: "s1", gender: "f" },

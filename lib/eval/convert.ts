@@ -112,16 +112,21 @@ export class ConvertError extends Error {
 export function parseTarget(text: string, schema: LabelSchema): Record<string, string> {
   const out: Record<string, string> = {};
   const names = schema.attributes.map((a) => a.name);
-  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) {
+  // Values may themselves contain commas ("smith, j."), so a value is matched
+  // against the attribute's known values (longest first) rather than cut at the
+  // next comma; only an unknown value is cut there, for the error message.
+  let rest = text.replace(/^[\s,]+/, "");
+  while (rest) {
+    const eq = rest.indexOf("=");
+    const comma = rest.indexOf(",");
+    if (eq <= 0 || (comma >= 0 && comma < eq)) {
       throw new ConvertError(
         `Cannot parse target '${text}': expected attribute=value[,attribute=value], e.g. ${
           names[0] ?? "speaker"
         }=${schema.attributes[0]?.values[0] ?? "id"}`,
       );
     }
-    const name = part.slice(0, eq).trim(), value = part.slice(eq + 1).trim();
+    const name = rest.slice(0, eq).trim();
     const attr = schema.attributes.find((a) => a.name === name);
     if (!attr) {
       throw new ConvertError(
@@ -130,14 +135,19 @@ export function parseTarget(text: string, schema: LabelSchema): Record<string, s
         }`,
       );
     }
-    if (!attr.values.includes(value)) {
+    const after = rest.slice(eq + 1).trimStart();
+    const value = [...attr.values].sort((a, b) => b.length - a.length)
+      .find((v) => after.startsWith(v) && /^\s*(,|$)/.test(after.slice(v.length)));
+    if (value === undefined) {
+      const cut = after.indexOf(",");
       throw new ConvertError(
-        `Cannot use target '${text}': unknown ${name} '${value}'; valid values: ${
-          attr.values.join(", ")
-        }`,
+        `Cannot use target '${text}': unknown ${name} '${
+          (cut < 0 ? after : after.slice(0, cut)).trim()
+        }'; valid values: ${attr.values.join(", ")}`,
       );
     }
     out[name] = value;
+    rest = after.slice(value.length).replace(/^[\s,]+/, "");
   }
   if (Object.keys(out).length === 0) {
     throw new ConvertError(`Cannot parse target '${text}': no attribute=value given`);
