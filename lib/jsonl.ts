@@ -7,6 +7,9 @@
  * @module
  */
 
+import { writeFileAtomic } from "./io/atomic.ts";
+import { IoError } from "./io/io_error.ts";
+
 /**
  * Appends records to a JSONL file, one line each, written through before
  * `append` returns.
@@ -23,18 +26,36 @@
  */
 export class JsonlWriter<T> {
   #file: Deno.FsFile;
+  #path: string;
   #encoder = new TextEncoder();
 
-  /** Open `path` for appending (created if missing). */
+  /**
+   * Open `path` for appending (created if missing).
+   *
+   * @throws {IoError} naming the path when it cannot be opened
+   */
   constructor(path: string) {
-    this.#file = Deno.openSync(path, { append: true, create: true });
+    this.#path = path;
+    try {
+      this.#file = Deno.openSync(path, { append: true, create: true });
+    } catch (e) {
+      throw IoError.from("open", path, e);
+    }
   }
 
-  /** Append one record as a line. */
+  /**
+   * Append one record as a line.
+   *
+   * @throws {IoError} naming the path and the cause (a full disk, …)
+   */
   append(record: T): void {
     const bytes = this.#encoder.encode(JSON.stringify(record) + "\n");
     let written = 0;
-    while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    try {
+      while (written < bytes.length) written += this.#file.writeSync(bytes.subarray(written));
+    } catch (e) {
+      throw IoError.from("write", this.#path, e);
+    }
   }
 
   /** Close the file. */
@@ -45,7 +66,11 @@ export class JsonlWriter<T> {
 
 /** Append one record as a line to a JSONL file (created if missing), opening and closing it. */
 export function appendJsonl<T>(path: string, record: T): void {
-  Deno.writeTextFileSync(path, JSON.stringify(record) + "\n", { append: true });
+  try {
+    Deno.writeTextFileSync(path, JSON.stringify(record) + "\n", { append: true });
+  } catch (e) {
+    throw IoError.from("write", path, e);
+  }
 }
 
 /** Options for {@linkcode readJsonl}. */
@@ -91,8 +116,9 @@ export async function readJsonl<T>(
 }
 
 /**
- * Keep only the records `keep` accepts, rewriting the file through a temp
- * file (a crash while rewriting keeps the old file whole). A missing file is
+ * Keep only the records `keep` accepts (and drop a last line cut short),
+ * rewriting the file atomically and synced ({@linkcode writeFileAtomic}): a
+ * crash while rewriting keeps the old file whole. A missing file is
  * left missing. A resumed run trims its JSONL files to the checkpoint's
  * iteration, so that the iterations it recomputes are not listed twice.
  *
@@ -120,6 +146,6 @@ export async function trimJsonl<T>(
     throw e;
   }
   const kept = records.filter(keep);
-  await Deno.writeTextFile(`${path}.tmp`, kept.map((r) => JSON.stringify(r) + "\n").join(""));
-  await Deno.rename(`${path}.tmp`, path);
+  // Atomic and synced: a crash while rewriting keeps the old file whole.
+  await writeFileAtomic(path, kept.map((r) => JSON.stringify(r) + "\n").join(""));
 }

@@ -107,6 +107,9 @@ export class ProgressLine {
   end(last?: string): void {
     if (this.#out.inPlace) {
       if (this.#shown !== null) this.#out.write("\n");
+      // The line is finished: later messages (the final diagnostics) go below
+      // it without drawing it again, so the run's last words do not run into it.
+      this.#shown = null;
     } else if (this.#shown !== null && !this.#printed) {
       this.#out.write(`${last ?? this.#shown}\n`);
       this.#printed = true;

@@ -130,6 +130,12 @@ export async function main(args: string[]): Promise<number> {
       for (const s of ds.skipped.slice(0, 20)) console.log(`  ${s.path}: ${s.problem}`);
       if (ds.skipped.length > 20) console.log(`  … and ${ds.skipped.length - 20} more`);
     }
+    if (ds.size === 0) {
+      console.error(
+        `Warning: '${ds.name}' has no usable utterances; training on it will be refused ` +
+          `(--strict makes this an error)`,
+      );
+    }
     return 0;
   });
 }

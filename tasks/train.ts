@@ -7,6 +7,7 @@
 import { BACKEND_NAMES } from "../lib/backend/mod.ts";
 import { TRAIN_ERRORS, TRAIN_FLAGS, trainAndPrint, trainJob } from "../lib/runs/train_main.ts";
 import { parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { npmWrapperNotice } from "./npm_wrapper.ts";
 
 const USAGE = `Usage: deno task train <experiment.ts> [options]
        deno task train --resume <run dir> [<experiment.ts>] [options]
@@ -32,8 +33,10 @@ Options:
 Relative paths are taken from the directory you run the task in.
   --help              show this help
 
-Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint;
-a second Ctrl-C quits at once (the last checkpoint on disk is kept).`;
+Ctrl-C (SIGINT) or SIGTERM stops after the current iteration with a checkpoint
+and the report, then exits with status 130 (SIGTERM: 0). A second Ctrl-C, a
+second or more after the first, quits at once; the last checkpoint on disk is
+kept.`;
 
 /** Run the task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -44,6 +47,8 @@ export async function main(args: string[]): Promise<number> {
   if (parsed.positionals.length > 1 || (parsed.positionals.length === 0 && !v.resume)) {
     return usageError(cli, "Cannot train: expected one experiment file");
   }
+  const notice = npmWrapperNotice();
+  if (notice) console.error(notice);
   return await runKnown(
     TRAIN_ERRORS,
     () => trainAndPrint(trainJob(v, parsed.positionals[0], (p, base) => userPath(p, { base }))),

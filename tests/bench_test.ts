@@ -57,11 +57,11 @@ Deno.test("timeMs returns the fastest run and disposes what it times", async () 
   const ms = timeMs(() => {
     calls++;
     const start = performance.now();
-    while (performance.now() - start < (calls === 3 ? 1 : 8));
+    while (performance.now() - start < (calls === 3 ? 1 : 60)); // a wide gap: the machine is shared
     return tf.ones([4]);
   }, { maxReps: 4, budgetMs: 1e6 });
   equal(calls, 5); // one warm-up, then maxReps
-  equal(ms < 8, true, `expected the fast third run to be the minimum, got ${ms} ms`);
+  equal(ms < 60, true, `expected the fast third run to be the minimum, got ${ms} ms`);
   equal(tf.memory().numTensors, before);
 });
 

@@ -11,7 +11,9 @@ import {
   listAudioInputs,
   parseTarget,
   targetLabels,
+  targetSuffix,
 } from "../lib/eval/convert.ts";
+import { measureLevel } from "../lib/eval/levels.ts";
 import { loadRunGenerator } from "../lib/runs/load_run.ts";
 import { main as convertMain } from "../tasks/convert.ts";
 import { applyOverrides } from "../lib/experiment/overrides.ts";
@@ -52,6 +54,25 @@ Deno.test("parseTarget names the unknown attribute or value and lists the valid 
   );
   throws(() => parseTarget("s1", SCHEMA), /expected attribute=value/);
   throws(() => parseTarget("", SCHEMA), ConvertError);
+});
+
+Deno.test("parseTarget takes label values that contain commas (issue 12: they could not be targets)", () => {
+  const schema = new LabelSchema([
+    { name: "speaker", values: ["smith, j.", "smith", "lee,k"] },
+    { name: "gender", values: ["f", "m"] },
+  ]);
+  deepEqual(parseTarget("speaker=smith, j.", schema), { speaker: "smith, j." });
+  deepEqual(parseTarget("speaker=smith,gender=m", schema), { speaker: "smith", gender: "m" });
+  deepEqual(parseTarget("gender=f,speaker=lee,k", schema), { gender: "f", speaker: "lee,k" });
+  deepEqual(parseTarget("speaker=smith, j.,gender=f", schema), {
+    speaker: "smith, j.",
+    gender: "f",
+  });
+  throws(
+    () => parseTarget("speaker=lee,gender=f", schema),
+    /unknown speaker 'lee'; valid values: smith, j\., smith, lee,k$/,
+  );
+  throws(() => parseTarget("speaker=smith,gendr=f", schema), /unknown attribute 'gendr'/);
 });
 
 Deno.test("targetLabels completes a partial target from the saved label combinations only when they agree", () => {
@@ -95,8 +116,9 @@ Deno.test("convertFiles: an identity generator gives back audio with the input's
       inputs: [`${dir}/in.wav`],
       labels: new Float32Array([1, 0]),
       outDir: `${dir}/out`,
-    }, { features, width: 32, iterations: 40, progress: false, suffix: "_id" });
-    deepEqual(result.written, [`${dir}/out/in_id.wav`]);
+      // As Griffin-Lim gives it: spectral convergence compares levels too.
+    }, { features, width: 32, iterations: 40, progress: false, suffix: "_id", normalize: "off" });
+    deepEqual(result.written.map((w) => w.path), [`${dir}/out/in_id.wav`]);
     const out = await readAudioFile(`${dir}/out/in_id.wav`);
     equal(out.sampleRate, 16000);
     equal(out.samples.length, Math.round(0.8 * 16000));
@@ -135,7 +157,7 @@ Deno.test("convertFiles: windows are the features' segment width unless told oth
         return x;
       },
       job,
-      { features, width: 8, iterations: 1, progress: false },
+      { features, width: 8, iterations: 1, progress: false, overwrite: true },
     );
     deepEqual([...widths], [8]);
     // Equal names in different folders keep their folders below the common one.
@@ -151,7 +173,7 @@ Deno.test("convertFiles: windows are the features' segment width unless told oth
       labels: new Float32Array([1]),
       outDir: `${dir}/out`,
     }, { features, iterations: 1, progress: false, suffix: "" });
-    deepEqual(both.written, [`${dir}/out/a/001.wav`, `${dir}/out/b/001.wav`]);
+    deepEqual(both.written.map((w) => w.path), [`${dir}/out/a/001.wav`, `${dir}/out/b/001.wav`]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -262,6 +284,72 @@ Deno.test("deno task convert: a tiny trained run converts a folder; bad targets 
     equal(a.samples.length, Math.round(0.6 * 16000));
     ok(a.samples.every(Number.isFinite) && a.samples.some((v) => v !== 0));
     equal((await readAudioFile(`${dir}/out/b_to_s2.wav`)).samples.length, Math.round(0.3 * 16000));
+    // Each output's level is reported, and the run chosen from the experiment folder is named.
+    match(
+      logs.join("\n"),
+      /convert: .*a_to_s2\.wav: peak -?\d+\.\d dBFS, RMS -\d+\.\d dBFS \(input RMS/,
+    );
+    match(errors.join("\n"), /9ada9179: latest run with a checkpoint: \d{8}-\d{6}/);
+
+    // Again into the same folder: refused before anything is written, unless --overwrite.
+    const again = [
+      `${dir}/runs/9ada9179`,
+      ...["--input", `${dir}/inputs`, "--target", "speaker=s2", "--out", `${dir}/out`],
+      ...["--iterations", "2", "--backend", "cpu"],
+    ];
+    const before = await Deno.stat(`${dir}/out/a_to_s2.wav`);
+    errors.length = 0;
+    equal(await convertMain(again), 1);
+    match(
+      errors.at(-1)!,
+      /^convert: Cannot convert: 2 output file\(s\) exist already \(.*a_to_s2\.wav, .*b_to_s2\.wav\); pass --overwrite/,
+    );
+    equal((await Deno.stat(`${dir}/out/a_to_s2.wav`)).mtime?.getTime(), before.mtime?.getTime());
+    equal(await convertMain([...again, "--overwrite"]), 0, errors.join("\n"));
+
+    // --resynth alone: the input through Griffin-Lim only, at the input's level.
+    logs.length = 0;
+    equal(
+      await convertMain([
+        trained.runDir,
+        ...["--input", `${dir}/inputs/a.wav`, "--resynth", "--out", `${dir}/re`],
+        ...["--iterations", "8", "--backend", "cpu"],
+      ]),
+      0,
+      errors.join("\n"),
+    );
+    deepEqual([...Deno.readDirSync(`${dir}/re`)].map((e) => e.name), ["a_resynth.wav"]);
+    // At the input's RMS unless the -1 dBFS peak ceiling holds it lower (at this
+    // test size the frame is shorter than the hop, and Griffin-Lim's output is spiky).
+    const re = measureLevel((await readAudioFile(`${dir}/re/a_resynth.wav`)).samples);
+    const inLevel = measureLevel(voice(200, 0.6, 16000));
+    equal(re.clipped, 0);
+    ok(re.peakDb <= -0.99, `peak ${re.peakDb}`);
+    ok(
+      Math.abs(re.rmsDb - inLevel.rmsDb) < 0.5 || (re.peakDb > -1.05 && re.rmsDb < inLevel.rmsDb),
+      `RMS ${re.rmsDb} vs input ${inLevel.rmsDb}`,
+    );
+
+    // Output folders that cannot be written: one line naming the path and why.
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    for (
+      const [outDir, why] of [
+        [`${dir}/afile/sub`, "a file is in the way where a folder is needed"],
+        ...(Deno.uid() === 0 ? [] : [[`${dir}/readonly/sub`, "permission denied"]]),
+      ]
+    ) {
+      await Deno.mkdir(`${dir}/readonly`, { mode: 0o500 }).catch(() => {});
+      errors.length = 0;
+      equal(
+        await convertMain([
+          trained.runDir,
+          ...["--input", `${dir}/inputs/a.wav`, "--resynth", "--out", outDir!],
+          ...["--iterations", "2", "--backend", "cpu"],
+        ]),
+        1,
+      );
+      equal(errors.at(-1), `convert: Cannot write '${outDir}': ${why}`);
+    }
 
     // An old-style run (no labels.json) converts by loading its dataset again, with a notice.
     await Deno.rename(`${dir}/manifest.moved`, `${dir}/manifest.csv`);
@@ -304,4 +392,43 @@ Deno.test("deno task convert: a tiny trained run converts a folder; bad targets 
     console.log = origLog;
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("convertFiles: a loud generator is brought to the input's level; off keeps it and it clips", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const input = voice(150, 0.5, 16000).map((x) => 0.3 * x);
+    await writeWavFile(`${dir}/in.wav`, { samples: input, sampleRate: 16000 });
+    const features = resolveFeatures({ bins: 32, segmentFrames: 16 });
+    // Every bin at the top of the dB range: full-scale noise, as an undertrained generator gives.
+    const loud = (x: import("../mod.ts").tf.Tensor4D) => x.mul(0).add(1) as typeof x;
+    const job = { inputs: [`${dir}/in.wav`], labels: new Float32Array([1]), outDir: dir };
+    const common = { features, iterations: 4, progress: false, suffix: "_loud" };
+    const off = await convertFiles(loud, job, { ...common, normalize: "off" });
+    ok(off.written[0]!.level.clipped > 0.1, `clipped ${off.written[0]!.level.clipped}`);
+    const peak = await convertFiles(loud, job, { ...common, normalize: "peak", overwrite: true });
+    ok(Math.abs(peak.written[0]!.level.peakDb + 1) < 1e-3);
+    equal(peak.written[0]!.level.clipped, 0);
+    const matched = await convertFiles(loud, job, { ...common, overwrite: true });
+    const w = matched.written[0]!;
+    equal(w.level.clipped, 0);
+    ok(w.level.peakDb <= -1 + 1e-3);
+    ok(w.gainDb < 0);
+    // As written: the file's own level is the one reported (16-bit rounding aside).
+    const read = measureLevel((await readAudioFile(w.path)).samples);
+    ok(Math.abs(read.rmsDb - w.level.rmsDb) < 0.05, `${read.rmsDb} vs ${w.level.rmsDb}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("targetSuffix: non-ASCII values are kept, and different targets never share a name", () => {
+  equal(targetSuffix({ speaker: "f1" }), "_to_f1");
+  equal(targetSuffix({ speaker: "f1", accent: "gb" }), "_to_f1_gb");
+  equal(targetSuffix({ speaker: "山田" }), "_to_山田");
+  equal(targetSuffix({ speaker: "Zoë" }), targetSuffix({ speaker: "Zo\u0065\u0308" }));
+  const values = ["山田", "田中", "Zoë", "Zoe", "a b", "a/b", "a-b", "a:b", "..", "é", "è"];
+  const names = values.map((v) => targetSuffix({ speaker: v }));
+  equal(new Set(names).size, values.length, names.join(" "));
+  for (const n of names) ok(!n.includes("/"), n);
 });

@@ -1,4 +1,4 @@
-import { equal, match, ok, rejects } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
 import type { GeneratorFn } from "../lib/eval/diagnostics/measures.ts";
 import {
@@ -10,7 +10,14 @@ import {
   evaluateDiagnostics,
   readDiagnostics,
 } from "../lib/eval/diagnostics/mod.ts";
-import { CompareError, compareRunDirs, resolveRunDir } from "../lib/runs/compare.ts";
+import { captured } from "./capture.ts";
+import {
+  CompareError,
+  compareRunDirs,
+  defaultCompareDir,
+  resolveRun,
+  resolveRunDir,
+} from "../lib/runs/compare.ts";
 import { main as compareMain } from "../tasks/compare.ts";
 import { experimentToYaml } from "../lib/experiment/serialize.ts";
 import { MetricsWriter } from "../lib/train/metrics.ts";
@@ -84,7 +91,10 @@ Deno.test("monitor: evaluates every N iterations and fires the collapse warning 
     const section = await diagnosticsSection(dir);
     match(section, /> \*\*⚠ COLLAPSE/);
     match(section, /!\[diagnostics\]\(diagnostics\/curves\.png\)/);
-    match(section, /!\[conversions at the last evaluation\]\(diagnostics\/conversions_last\.png\)/);
+    match(
+      section,
+      /!\[conversions at the last evaluation \(iteration \d+\)\]\(diagnostics\/conversions_last\.png\)/,
+    );
     equal(await diagnosticsSection(`${dir}/nothing-here`), "");
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -172,11 +182,19 @@ async function fakeRun(
   root: string,
   exp: typeof base,
   stamp: string,
-  options: { lossScale: number; collapse: boolean },
+  options: {
+    lossScale: number;
+    collapse: boolean;
+    checkpoint?: boolean;
+    info?: Record<string, unknown>;
+  },
 ): Promise<string> {
   const dir = `${root}/${exp.meta.id}/${stamp}`;
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}/config.yaml`, experimentToYaml(exp));
+  // Only its presence matters to choosing a run.
+  if (options.checkpoint ?? true) await Deno.writeTextFile(`${dir}/checkpoint.vxck`, "");
+  if (options.info) await Deno.writeTextFile(`${dir}/run.json`, JSON.stringify(options.info));
   const w = new MetricsWriter(`${dir}/metrics.jsonl`);
   for (let i = 1; i <= 20; i++) {
     w.append({
@@ -210,8 +228,23 @@ Deno.test("compare: config differences, final metrics and the collapse warning s
     const a = await fakeRun(root, base, "20260101-000000", { lossScale: 1, collapse: false });
     await fakeRun(root, ablation, "20250101-000000", { lossScale: 9, collapse: false });
     const b = await fakeRun(root, ablation, "20260101-000000", { lossScale: 2, collapse: true });
-    // runs/<experiment> resolves to its latest run.
+    // A newer run that died before its first checkpoint: its run.json still says running.
+    const child = new Deno.Command("true").spawn();
+    await child.status;
+    const dead = await fakeRun(root, ablation, "20270101-000000", {
+      lossScale: 3,
+      collapse: false,
+      checkpoint: false,
+      info: { status: "running", pid: child.pid, host: Deno.hostname() },
+    });
+    // runs/<experiment> resolves to its latest run with a checkpoint, and says so.
     equal(await resolveRunDir(`${root}/9ada9179`), b);
+    deepEqual(await resolveRun(`${root}/9ada9179`), {
+      dir: b,
+      note: "latest run with a checkpoint: 20260101-000000 (1 newer without one: 20270101-000000)",
+    });
+    const withDead = await compareRunDirs([b, dead]);
+    match(withDead.markdown, /^\| status +\| – +\| dead +\|$/m);
     const out = `${root}/compare.md`;
     const { markdown, runs } = await compareRunDirs([a, `${root}/9ada9179/`], { out, window: 10 });
     equal(runs.length, 2);
@@ -232,6 +265,14 @@ Deno.test("compare: config differences, final metrics and the collapse warning s
     equal(row("collapse warning")?.[2], "none");
     equal(row("collapse warning")?.[3], "COLLAPSE at iteration 20; still collapsed at 20");
     await rejects(compareRunDirs([`${root}/nope`]), CompareError);
+    // compare.md goes beside the runs, never into the working folder.
+    equal(defaultCompareDir([a, b]), root);
+    equal(defaultCompareDir([b, dead]), `${root}/9ada9179`);
+    const task = await captured(() => compareMain([a, `${root}/9ada9179`]));
+    equal(task.value, 0, task.err);
+    match(task.out, new RegExp(`compare: written to ${root}/compare\\.md`));
+    match(task.err, /9ada9179: latest run with a checkpoint: 20260101-000000/);
+    ok(!(await Deno.stat("compare.md").then(() => true, () => false)), "compare.md in the cwd");
   } finally {
     await Deno.remove(root, { recursive: true });
   }

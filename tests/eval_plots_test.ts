@@ -1,7 +1,13 @@
 import { deepEqual, equal, ok, throws } from "node:assert/strict";
 import { decodePng } from "../lib/deps.ts";
 import { Canvas, COLORS, textWidth, viridis } from "../lib/eval/png.ts";
-import { formatTick, niceTicks, plotLossCurves, plotSpectrogramGrid } from "../lib/eval/plots.ts";
+import {
+  formatTick,
+  niceTicks,
+  plotLinePanels,
+  plotLossCurves,
+  plotSpectrogramGrid,
+} from "../lib/eval/plots.ts";
 
 Deno.test("viridis matches matplotlib's table at five points", () => {
   // matplotlib.cm.viridis at 0, 0.25, 0.5, 0.75, 1 (entries 0, 64, 128, 191, 255 of 256).
@@ -116,4 +122,29 @@ Deno.test("spectrogram grid shows each panel's pixels with low bins at the botto
     deepEqual(canvas.getPixel(ox + cell / 2, oy + 4), viridis(k / 3), `panel ${k} body`);
     deepEqual(canvas.getPixel(ox + cell / 2, oy + cell - 2), viridis(1), `panel ${k} bottom`);
   }
+});
+
+Deno.test("line panels: one point is a visible dot; a fixed range, a labelled reference and a second series draw", () => {
+  const count = (c: ReturnType<typeof plotLinePanels>, color: readonly number[]) => {
+    let n = 0;
+    for (let y = 0; y < c.height; y++) {
+      for (let x = 0; x < c.width; x++) if (c.getPixel(x, y).join() === color.join()) n++;
+    }
+    return n;
+  };
+  const one = plotLinePanels([{ title: "G.total", x: [1], y: [0.5] }]);
+  ok(count(one, COLORS.blue) >= 25, `one point drew ${count(one, COLORS.blue)} pixels`);
+  const bare = plotLinePanels([{ title: "a", x: [1, 2], y: [0, 0] }]);
+  const marked = plotLinePanels([{
+    title: "a",
+    x: [1, 2],
+    y: [0, 0],
+    yRange: [0, 1],
+    reference: 0.5,
+    referenceLabel: "collapse threshold 0.5",
+    second: { label: "source", y: [0.8, 0.9] },
+    label: "converted",
+  }]);
+  ok(count(marked, COLORS.red) > count(bare, COLORS.red) + 20, "the reference's label is drawn");
+  ok(count(marked, COLORS.gray) > count(bare, COLORS.gray), "the second series is drawn");
 });

@@ -1,4 +1,4 @@
-import { deepEqual, equal, match, ok, throws } from "node:assert/strict";
+import { deepEqual, equal, match, ok, rejects, throws } from "node:assert/strict";
 import { expandGrid, parseGrid, runSweep, SweepError } from "../lib/runs/sweep.ts";
 import { main as sweepMain } from "../tasks/sweep.ts";
 
@@ -11,7 +11,7 @@ const FAKE_TRAIN = `
 import { parseArgs } from "node:util";
 const { values, positionals } = parseArgs({ args: Deno.args, allowPositionals: true, options: {
   set: { type: "string", multiple: true, default: [] }, out: { type: "string" },
-  "max-steps": { type: "string" } } });
+  "max-steps": { type: "string" }, threads: { type: "string" } } });
 const set = Object.fromEntries(values.set.map((s) => s.split("=")));
 if (set["trainer.batchSize"] === "3") { console.error("boom"); Deno.exit(3); }
 const dir = values.out + "/fake/20260101-000000";
@@ -84,7 +84,10 @@ Deno.test("runSweep runs every point N at a time and ends with the comparison", 
     ok(!md.includes("maxSteps"), "the shared --max-steps is no difference");
     const record = JSON.parse(await Deno.readTextFile(`${dir}/sweep/sweep.json`));
     equal(record.runs.length, 6);
-    deepEqual(record.trainArgs, ["--max-steps", "7"]);
+    // Two at a time: each run gets half the cores.
+    const threads = String(Math.max(1, Math.floor(navigator.hardwareConcurrency / 2)));
+    deepEqual(record.trainArgs, ["--max-steps", "7", "--threads", threads]);
+    ok(lines.some((l) => l.endsWith(`: --threads ${threads} each`)), lines.join("\n"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -132,5 +135,40 @@ Deno.test("sweep task: --help, and one-line errors", async () => {
   } finally {
     console.error = origError;
     console.log = origLog;
+  }
+});
+
+Deno.test("runSweep checks every grid point against the experiment before starting any run", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { script } = await writeFixture(dir);
+    const experiment = new URL("../experiments/9ada9179.ts", import.meta.url).pathname;
+    const started: string[] = [];
+    const sweep = (grid: string[], trainArgs: string[] = []) =>
+      runSweep(experiment, {
+        grid: parseGrid(grid),
+        out: `${dir}/sweep`,
+        trainArgs,
+        trainScript: script,
+        validate: true,
+        log: (l) => started.push(l),
+      });
+    await rejects(
+      sweep(["trainer.sede=0,1"]),
+      (e: Error) =>
+        e instanceof SweepError &&
+        e.message ===
+          "Cannot run sweep: grid point 01_sede=0: Cannot set 'trainer.sede': unknown key; " +
+            "the nearest valid key is 'trainer.seed'; no run was started",
+    );
+    await rejects(sweep(["trainer.seed=0,x"]), /grid point 02_seed=x: .*expected an integer/);
+    await rejects(
+      sweep(["trainer.seed=0"], ["--set", "trainer.batchSize=0"]),
+      /grid point 01_seed=0: Cannot set 'trainer.batchSize' to '0'/,
+    );
+    deepEqual(started, []);
+    ok(!(await Deno.stat(`${dir}/sweep`).then(() => true, () => false)), "no sweep folder");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -50,6 +50,9 @@ Deno.test("README: the ad-hoc script runs as written from outside the repository
       stderr: "piped",
     }).output();
     equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    // No tfjs banner ("Hi, looks like you are running TensorFlow.js in Node.js …") on cpu.
+    const err = new TextDecoder().decode(out.stderr);
+    ok(!err.includes("looks like you are running TensorFlow.js"), err);
     match(
       new TextDecoder().decode(out.stdout),
       /adversarial: -?[\d.e-]+,\s+classification: [\d.e-]+,\s+reconstruction: [\d.e-]+/,
@@ -494,6 +497,7 @@ Deno.test("train task: SIGTERM stops after the iteration with a checkpoint and a
     child.kill("SIGTERM");
     const out = await output;
     const stdout = new TextDecoder().decode(out.stdout);
+    // A scheduler's stop request that was honoured: exit 0 (Ctrl-C gives 130).
     equal(out.code, 0, new TextDecoder().decode(out.stderr));
     const dir = onlyRun(root);
     const m = stdout.match(/^Training interrupted at iteration (\d+); resume with --resume (.+)$/m);

@@ -195,6 +195,10 @@ export async function initBackend(options: InitBackendOptions = {}): Promise<Bac
   switch (backend) {
     case "cpu":
       await setBackend("cpu");
+      // Its first tensor would print a boxed "Hi, looks like you are running
+      // TensorFlow.js in Node.js … install our node backend" on every run;
+      // voxlab's own backend line already says which backend computes.
+      (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       info = { name: "cpu", threads: 1, detail: "JavaScript" };
       break;
     case "wasm":

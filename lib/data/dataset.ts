@@ -484,7 +484,47 @@ export async function loadDataset(
     cached: src.entries.length - computed,
     seconds: (performance.now() - start) / 1000,
   };
-  return new SpectrogramDataset(src.name, items, src.schema, features, skipped, preparation);
+  const dataset = new SpectrogramDataset(
+    src.name,
+    items,
+    src.schema,
+    features,
+    skipped,
+    preparation,
+  );
+  if (options.strict) requireItems(dataset);
+  return dataset;
+}
+
+/**
+ * Refuse a dataset with no usable utterance: there is nothing to train on,
+ * and its label schema may be empty too.
+ *
+ * @throws {DataError} `Cannot use dataset '<name>': it has no usable utterances (3 skipped)`
+ *
+ * @example
+ * ```ts
+ * import { DataError, LabelSchema, requireItems, resolveFeatures, SpectrogramDataset } from "./mod.ts";
+ * const empty = new SpectrogramDataset("m.csv", [], new LabelSchema([]), resolveFeatures({}));
+ * try {
+ *   requireItems(empty);
+ * } catch (e) {
+ *   console.assert(e instanceof DataError);
+ * }
+ * ```
+ */
+export function requireItems(dataset: SpectrogramDataset): void {
+  if (dataset.size > 0) return;
+  const skipped = dataset.skipped.length;
+  throw new DataError(
+    "Cannot use dataset",
+    dataset.name,
+    `it has no usable utterances${
+      skipped
+        ? ` (${skipped} skipped, e.g. ${dataset.skipped[0]!.path}: ${dataset.skipped[0]!.problem})`
+        : ""
+    }`,
+  );
 }
 
 /**

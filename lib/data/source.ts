@@ -8,6 +8,7 @@
  * @module
  */
 
+import { normalize } from "node:path";
 import { YAML } from "../deps.ts";
 import { AUDIO_FILE_PATTERN } from "./decode.ts";
 import { DataError, type SkippedInput } from "./errors.ts";
@@ -115,7 +116,26 @@ function finish(
     if (options.strict) throw err;
     skipped.push({ path: e.origin, problem });
   };
-  const present = rows.filter((e) => {
+  // A file listed twice would be drawn twice as often (or under two labellings): the first row
+  // counts, later ones are rejected.
+  const first = new Map<string, SourceEntry>();
+  const unique = rows.filter((e) => {
+    const key = normalize(e.path);
+    const earlier = first.get(key);
+    if (!earlier) {
+      first.set(key, e);
+      return true;
+    }
+    const same = JSON.stringify(earlier.values) === JSON.stringify(e.values);
+    reject(
+      e,
+      `audio file '${e.path}' is listed again (first at ${earlier.origin}${
+        same ? "" : ", with other labels"
+      })`,
+    );
+    return false;
+  });
+  const present = unique.filter((e) => {
     if (exists(e.path)) return true;
     reject(e, `audio file '${e.path}' does not exist`);
     return false;

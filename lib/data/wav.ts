@@ -8,6 +8,7 @@
  * @module
  */
 
+import { writeFileAtomic as writeAtomic } from "../io/atomic.ts";
 import { DataError } from "./errors.ts";
 
 /** Mono audio: samples in [-1, 1] (floats may exceed it) at a sample rate. */
@@ -234,7 +235,9 @@ export function encodeWav(audio: Audio, options: EncodeWavOptions = {}): Uint8Ar
 }
 
 /**
- * Write bytes to a file atomically: to a temporary sibling, then renamed.
+ * Write bytes to a file atomically: to a unique temporary sibling, then
+ * renamed (see {@linkcode writeAtomic}, which this is); a failed write
+ * removes its temporary file and throws an `IoError` naming the path.
  *
  * @example
  * ```ts
@@ -245,9 +248,7 @@ export function encodeWav(audio: Audio, options: EncodeWavOptions = {}): Uint8Ar
  * ```
  */
 export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  await Deno.writeFile(tmp, bytes);
-  await Deno.rename(tmp, path);
+  await writeAtomic(path, bytes, { sync: false });
 }
 
 /**

@@ -23,6 +23,7 @@ import { toWaveform } from "../data/griffin_lim.ts";
 import { writeWavFile } from "../data/wav.ts";
 import { Progress } from "../data/progress.ts";
 import type { GeneratorFn } from "./diagnostics/measures.ts";
+import { type Level, measureLevel, normalizeLevel, type NormalizeMode } from "./levels.ts";
 
 /** Options for {@linkcode convertUtterance}. */
 export interface ConvertUtteranceOptions {
@@ -111,16 +112,21 @@ export class ConvertError extends Error {
 export function parseTarget(text: string, schema: LabelSchema): Record<string, string> {
   const out: Record<string, string> = {};
   const names = schema.attributes.map((a) => a.name);
-  for (const part of text.split(",").map((p) => p.trim()).filter(Boolean)) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) {
+  // Values may themselves contain commas ("smith, j."), so a value is matched
+  // against the attribute's known values (longest first) rather than cut at the
+  // next comma; only an unknown value is cut there, for the error message.
+  let rest = text.replace(/^[\s,]+/, "");
+  while (rest) {
+    const eq = rest.indexOf("=");
+    const comma = rest.indexOf(",");
+    if (eq <= 0 || (comma >= 0 && comma < eq)) {
       throw new ConvertError(
         `Cannot parse target '${text}': expected attribute=value[,attribute=value], e.g. ${
           names[0] ?? "speaker"
         }=${schema.attributes[0]?.values[0] ?? "id"}`,
       );
     }
-    const name = part.slice(0, eq).trim(), value = part.slice(eq + 1).trim();
+    const name = rest.slice(0, eq).trim();
     const attr = schema.attributes.find((a) => a.name === name);
     if (!attr) {
       throw new ConvertError(
@@ -129,14 +135,19 @@ export function parseTarget(text: string, schema: LabelSchema): Record<string, s
         }`,
       );
     }
-    if (!attr.values.includes(value)) {
+    const after = rest.slice(eq + 1).trimStart();
+    const value = [...attr.values].sort((a, b) => b.length - a.length)
+      .find((v) => after.startsWith(v) && /^\s*(,|$)/.test(after.slice(v.length)));
+    if (value === undefined) {
+      const cut = after.indexOf(",");
       throw new ConvertError(
-        `Cannot use target '${text}': unknown ${name} '${value}'; valid values: ${
-          attr.values.join(", ")
-        }`,
+        `Cannot use target '${text}': unknown ${name} '${
+          (cut < 0 ? after : after.slice(0, cut)).trim()
+        }'; valid values: ${attr.values.join(", ")}`,
       );
     }
     out[name] = value;
+    rest = after.slice(value.length).replace(/^[\s,]+/, "");
   }
   if (Object.keys(out).length === 0) {
     throw new ConvertError(`Cannot parse target '${text}': no attribute=value given`);
@@ -201,10 +212,28 @@ export interface ConvertFilesOptions extends ConvertUtteranceOptions {
    */
   iterations?: number;
   /**
-   * Suffix of the output names: `<input name><suffix>.wav`.
+   * Suffix of the converted outputs' names: `<input name><suffix>.wav`.
    * @default {"_converted"}
    */
   suffix?: string;
+  /**
+   * The output level (see `levels.ts`): `input` (the input's RMS, peak under
+   * -1 dBFS), `peak` (peak at -1 dBFS) or `off`.
+   * @default {"input"}
+   */
+  normalize?: NormalizeMode;
+  /**
+   * Also write `<input name>_resynth.wav`: the input's own spectrogram through
+   * the same Griffin-Lim, so the vocoder's artefacts can be told from the
+   * conversion's.
+   * @default {false}
+   */
+  resynth?: boolean;
+  /**
+   * Replace outputs that exist; otherwise nothing is converted when one does.
+   * @default {false}
+   */
+  overwrite?: boolean;
   /**
    * Show a progress bar (for more than one file).
    * @default {true}
@@ -212,12 +241,66 @@ export interface ConvertFilesOptions extends ConvertUtteranceOptions {
   progress?: boolean;
 }
 
+/** One written WAV file. */
+export interface WrittenFile {
+  /** Its path. */
+  path: string;
+  /** A conversion, or the Griffin-Lim resynthesis of the input. */
+  kind: "converted" | "resynth";
+  /** Its level as written. */
+  level: Level;
+  /** The level Griffin-Lim gave it, before normalising. */
+  raw: Level;
+  /** The gain applied, in dB. */
+  gainDb: number;
+  /** The input utterance's level. */
+  input: Level;
+}
+
 /** What {@linkcode convertFiles} did. */
 export interface ConvertFilesResult {
   /** Written WAV files. */
-  written: string[];
+  written: WrittenFile[];
   /** Inputs that could not be read, with the reason. */
   skipped: { path: string; problem: string }[];
+}
+
+/**
+ * The suffix of converted files for a target: `_to_` and its values joined
+ * by `_`. Letters and digits of any script are kept (NFC); other characters
+ * become `-`, and a value that had to change gets a short hash of its
+ * original text, so different targets never share a file name.
+ *
+ * @example
+ * ```ts
+ * import { targetSuffix } from "./convert.ts";
+ * console.assert(targetSuffix({ speaker: "f1" }) === "_to_f1");
+ * console.assert(targetSuffix({ speaker: "山田" }) === "_to_山田");
+ * console.assert(targetSuffix({ speaker: "a b" }) !== targetSuffix({ speaker: "a/b" }));
+ * ```
+ */
+export function targetSuffix(target: Record<string, string>): string {
+  const parts = Object.values(target).map((raw) => {
+    const value = raw.normalize("NFC");
+    const clean = value.replace(/[^\p{L}\p{M}\p{N}._-]+/gu, "-");
+    if (clean === value) return value;
+    let h = 0x811c9dc5; // FNV-1a over the UTF-16 code units
+    for (let i = 0; i < value.length; i++) h = Math.imul(h ^ value.charCodeAt(i), 0x01000193);
+    return `${clean}~${(h >>> 0).toString(16).padStart(8, "0").slice(0, 6)}`;
+  });
+  return "_to_" + parts.join("_");
+}
+
+/** One line for a failed write: the path and the cause. */
+function writeProblem(path: string, e: unknown): ConvertError {
+  const why = e instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : e instanceof Deno.errors.NotADirectory || e instanceof Deno.errors.AlreadyExists
+    ? "a file is in the way where a folder is needed"
+    : e instanceof Deno.errors.NotFound
+    ? "its folder does not exist"
+    : (e as Error).message.replace(/\s*\(os error \d+\).*$/, "").replace(/:.*$/, "");
+  return new ConvertError(`Cannot write '${path}': ${why}`);
 }
 
 /** The audio files of a path: the file itself, or the `.wav`/`.flac`/`.mp3`/`.ogg` files under a folder (sorted). */
@@ -248,23 +331,22 @@ export async function listAudioInputs(path: string): Promise<string[]> {
 
 /**
  * Convert audio files: read, resample to the run's rate, spectrogram,
- * {@linkcode convertUtterance}, Griffin-Lim, write 16-bit WAV into `outDir`
- * (in the inputs' subfolders below their common folder, so equal file names
- * in different folders stay apart). An unreadable input is skipped and reported.
+ * {@linkcode convertUtterance}, Griffin-Lim, set the level, write 16-bit WAV
+ * into `outDir` (in the inputs' subfolders below their common folder, so
+ * equal file names in different folders stay apart). With a `null`
+ * generator only the resyntheses are written. An unreadable input is
+ * skipped and reported.
+ *
+ * @throws {ConvertError} before converting anything when an output exists
+ *   (unless `overwrite`), and for a folder or file that cannot be written.
  */
 export async function convertFiles(
-  generator: GeneratorFn,
+  generator: GeneratorFn | null,
   job: { inputs: readonly string[]; labels: Float32Array; outDir: string },
   options: ConvertFilesOptions,
 ): Promise<ConvertFilesResult> {
   const { features } = options;
-  await Deno.mkdir(job.outDir, { recursive: true });
-  const bar = new Progress("convert", job.inputs.length, {
-    minItems: 1,
-    unit: "files",
-    ...(options.progress === false ? { output: null } : {}),
-  });
-  const result: ConvertFilesResult = { written: [], skipped: [] };
+  const normalize = options.normalize ?? "input";
   // Outputs mirror the inputs' folders below their common folder, so that
   // `spk1/001.wav` and `spk2/001.wav` do not overwrite each other.
   const dirsOf = job.inputs.map((p) => p.split("/").slice(0, -1));
@@ -274,6 +356,46 @@ export async function convertFiles(
     while (i < common && i < d.length && d[i] === dirsOf[0]![i]) i++;
     common = i;
   }
+  const outputs = job.inputs.map((path, index) => {
+    const name = path.split("/").pop()!.replace(/\.[^.]+$/, "");
+    const dir = [job.outDir, ...dirsOf[index]!.slice(common)].join("/");
+    return {
+      dir,
+      converted: generator ? `${dir}/${name}${options.suffix ?? "_converted"}.wav` : null,
+      resynth: options.resynth ? `${dir}/${name}_resynth.wav` : null,
+    };
+  });
+  if (!options.overwrite) {
+    const existing: string[] = [];
+    for (const o of outputs) {
+      for (const p of [o.converted, o.resynth]) {
+        if (p && await Deno.lstat(p).then(() => true, () => false)) existing.push(p);
+      }
+    }
+    if (existing.length > 0) {
+      throw new ConvertError(
+        `Cannot convert: ${existing.length} output file(s) exist already (${
+          existing.slice(0, 2).join(", ")
+        }${
+          existing.length > 2 ? ", …" : ""
+        }); pass --overwrite to replace them or choose another --out`,
+      );
+    }
+  }
+  const mkdir = async (dir: string) => {
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+    } catch (e) {
+      throw writeProblem(dir, e);
+    }
+  };
+  await mkdir(job.outDir);
+  const bar = new Progress("convert", job.inputs.length, {
+    minItems: 1,
+    unit: "files",
+    ...(options.progress === false ? { output: null } : {}),
+  });
+  const result: ConvertFilesResult = { written: [], skipped: [] };
   for (const [index, path] of job.inputs.entries()) {
     let audio;
     try {
@@ -289,22 +411,39 @@ export async function convertFiles(
       bar.tick();
       continue;
     }
+    const input = measureLevel(audio.samples);
     const spec = toSpectrogram(audio.samples, features);
-    const converted = convertUtterance(
-      generator,
-      { spectrogram: spec, labels: job.labels },
-      { ...options, width: options.width ?? features.segmentFrames },
-    );
-    const wave = toWaveform(converted, features, {
-      iterations: options.iterations ?? 60,
-      length: audio.samples.length,
-    });
-    const name = path.split("/").pop()!.replace(/\.[^.]+$/, "");
-    const dir = [job.outDir, ...dirsOf[index]!.slice(common)].join("/");
-    if (dir !== job.outDir) await Deno.mkdir(dir, { recursive: true });
-    const out = `${dir}/${name}${options.suffix ?? "_converted"}.wav`;
-    await writeWavFile(out, { samples: wave, sampleRate: features.sampleRate });
-    result.written.push(out);
+    const out = outputs[index]!;
+    if (out.dir !== job.outDir) await mkdir(out.dir);
+    const write = async (file: string, kind: WrittenFile["kind"], s: Spectrogram) => {
+      const wave = toWaveform(s, features, {
+        iterations: options.iterations ?? 60,
+        length: audio.samples.length,
+      });
+      const n = normalizeLevel(wave, normalize, audio.samples);
+      try {
+        await writeWavFile(file, { samples: n.samples, sampleRate: features.sampleRate });
+      } catch (e) {
+        throw writeProblem(file, e);
+      }
+      result.written.push({
+        path: file,
+        kind,
+        level: n.after,
+        raw: n.before,
+        gainDb: n.gainDb,
+        input,
+      });
+    };
+    if (out.converted && generator) {
+      const converted = convertUtterance(
+        generator,
+        { spectrogram: spec, labels: job.labels },
+        { ...options, width: options.width ?? features.segmentFrames },
+      );
+      await write(out.converted, "converted", converted);
+    }
+    if (out.resynth) await write(out.resynth, "resynth", spec);
     bar.tick();
   }
   bar.done();

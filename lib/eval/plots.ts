@@ -21,6 +21,16 @@ export interface LinePanel {
    * A horizontal reference line (e.g. the collapse threshold), drawn dashed.
    */
   reference?: number;
+  /** The reference line's label, drawn beside it (e.g. `collapse threshold 0.1`). */
+  referenceLabel?: string;
+  /** The y axis label of this panel (else the plot's `yLabel`). */
+  yLabel?: string;
+  /** A fixed y range, e.g. `[0, 1]` for a fraction (widened if a value falls outside). */
+  yRange?: readonly [number, number];
+  /** A second series on the same axes, drawn gray (e.g. MCD of the unconverted source). */
+  second?: { label: string; y: readonly number[] };
+  /** The main series' label in the legend, when there is a second series. */
+  label?: string;
 }
 
 /** Options for {@linkcode plotLinePanels} and {@linkcode plotLossCurves}. */
@@ -148,13 +158,23 @@ function drawPanel(
     canvas.text("no data", x0 + w / 2, y0 + h / 2 - 4, { align: "center", color: COLORS.gray });
     return;
   }
+  const second: [number, number][] = [];
+  for (let i = 0; i < Math.min(panel.x.length, panel.second?.y.length ?? 0); i++) {
+    const y = panel.second!.y[i]!;
+    if (Number.isFinite(panel.x[i]) && Number.isFinite(y)) second.push([panel.x[i]!, y]);
+  }
   // Loops, not Math.min(...), so that long runs do not overflow the call stack.
   const xmin = pts[0]![0];
   let xmax = pts[0]![0], ymin = pts[0]![1], ymax = pts[0]![1];
-  for (const [x, y] of pts) {
+  for (const [x, y] of [...pts, ...second]) {
     xmax = Math.max(xmax, x);
     ymin = Math.min(ymin, y);
     ymax = Math.max(ymax, y);
+  }
+  const fixed = panel.yRange !== undefined;
+  if (panel.yRange) {
+    ymin = Math.min(ymin, panel.yRange[0]);
+    ymax = Math.max(ymax, panel.yRange[1]);
   }
   if (panel.reference !== undefined) {
     ymin = Math.min(ymin, panel.reference);
@@ -166,7 +186,7 @@ function drawPanel(
     ymin -= d;
     ymax += d;
   }
-  const pad = (ymax - ymin) * 0.05;
+  const pad = fixed ? (ymax - ymin) * 0.02 : (ymax - ymin) * 0.05;
   ymin -= pad;
   ymax += pad;
   const px = (v: number) => x0 + (v - xmin) / (xmax - xmin) * (w - 1);
@@ -189,7 +209,7 @@ function drawPanel(
     align: "center",
     color: COLORS.gray,
   });
-  canvas.text(options.yLabel ?? "value", ox + 4, y0 + h / 2, {
+  canvas.text(panel.yLabel ?? options.yLabel ?? "value", ox + 4, y0 + h / 2, {
     vertical: true,
     align: "center",
     color: COLORS.gray,
@@ -197,21 +217,36 @@ function drawPanel(
   if (panel.reference !== undefined) {
     const y = Math.round(py(panel.reference));
     for (let x = x0 + 1; x < x0 + w - 1; x += 6) canvas.line(x, y, x + 2, y, COLORS.red);
+    if (panel.referenceLabel) {
+      // Above the line when there is room, else below it.
+      const ty = y - GLYPH.height - 2 > y0 + 1 ? y - GLYPH.height - 2 : y + 3;
+      canvas.text(panel.referenceLabel, x0 + w - 4, ty, { align: "right", color: COLORS.red });
+    }
   }
   // Raw curve, then its moving average on top.
   const window = options.smooth && options.smooth > 0
     ? options.smooth
     : Math.max(1, Math.round(pts.length / 50));
-  const drawCurve = (ys: readonly number[], color: Rgb) => {
+  const drawCurve = (ys: readonly number[], color: Rgb, xs = pts.map((p) => p[0])) => {
     let prev: [number, number] | null = null;
-    for (let i = 0; i < pts.length; i++) {
+    let drawn = 0;
+    for (let i = 0; i < xs.length; i++) {
       if (!Number.isFinite(ys[i])) continue;
-      const p: [number, number] = [px(pts[i]![0]), py(ys[i]!)];
+      const p: [number, number] = [px(xs[i]!), py(ys[i]!)];
       if (prev) canvas.line(prev[0], prev[1], p[0], p[1], color);
-      else canvas.setPixel(p[0], p[1], color);
       prev = p;
+      drawn++;
     }
+    // A curve of one point is a visible dot, not a lone pixel.
+    if (drawn === 1 && prev) canvas.fillRect(prev[0] - 2, prev[1] - 2, 5, 5, color);
   };
+  if (second.length > 0) {
+    drawCurve(second.map((p) => p[1]), COLORS.gray, second.map((p) => p[0]));
+    const label = panel.label ?? "value";
+    canvas.text(`${label} (blue), ${panel.second!.label} (gray)`, x0 + 4, y0 + 3, {
+      color: COLORS.gray,
+    });
+  }
   const ys = pts.map((p) => p[1]);
   if (window > 1) {
     drawCurve(ys, [174, 199, 232]);
@@ -332,6 +367,16 @@ export interface SpectrogramGridOptions {
    * @default {""}
    */
   caption?: string;
+  /**
+   * Seconds per frame (hop / sample rate): with it the x axis is in seconds.
+   * @default {undefined}
+   */
+  secondsPerFrame?: number;
+  /**
+   * Hz per frequency bin (sample rate / frame length): with it the y axis is in kHz.
+   * @default {undefined}
+   */
+  hzPerBin?: number;
 }
 
 /**
@@ -369,21 +414,34 @@ export function plotSpectrogramGrid(
     canvas.text(panel.title, ox + cell / 2, oy - 13, { align: "center" });
     canvas.heatmap(panel.values, panel.shape, [ox, oy, cell, cell], { min, max, flipY: true });
     canvas.strokeRect(ox - 1, oy - 1, cell + 2, cell + 2, COLORS.black);
-    for (const t of [0, Math.round(frames / 2), frames]) {
+    const spf = options.secondsPerFrame, hpb = options.hzPerBin;
+    const xTicks = spf
+      ? niceTicks(0, frames * spf, 3).map((v) => v / spf)
+      : [0, frames / 2, frames];
+    for (const t of xTicks.filter((t) => t <= frames + 1e-9)) {
       const x = ox + Math.round(t / frames * cell);
       canvas.line(x, oy + cell + 1, x, oy + cell + 3, COLORS.black);
-      canvas.text(String(t), x, oy + cell + 5, { align: "center" });
+      const label = spf ? formatTick(t * spf) : String(Math.round(t));
+      canvas.text(label, x, oy + cell + 5, { align: "center" });
     }
-    for (const t of [0, Math.round(bins / 2), bins]) {
+    const yTicks = hpb ? niceTicks(0, bins * hpb / 1000, 3).map((v) => v * 1000 / hpb) : [
+      0,
+      bins / 2,
+      bins,
+    ];
+    for (const t of yTicks.filter((t) => t <= bins + 1e-9)) {
       const y = oy + cell - Math.round(t / bins * cell);
       canvas.line(ox - 4, y, ox - 2, y, COLORS.black);
-      canvas.text(String(t), ox - 6, y - 3, { align: "right" });
+      const label = hpb ? formatTick(t * hpb / 1000) : String(Math.round(t));
+      canvas.text(label, ox - 6, y - 3, { align: "right" });
     }
-    canvas.text(options.xLabel ?? "frame", ox + cell / 2, oy + cell + 6 + GLYPH.height, {
+    const xLabel = options.xLabel ?? (spf ? "time [s]" : "frame");
+    const yLabel = options.yLabel ?? (hpb ? "freq [kHz]" : "freq bin");
+    canvas.text(xLabel, ox + cell / 2, oy + cell + 6 + GLYPH.height, {
       align: "center",
       color: COLORS.gray,
     });
-    canvas.text(options.yLabel ?? "freq bin", ox - left + 2, oy + cell / 2, {
+    canvas.text(yLabel, ox - left + 2, oy + cell / 2, {
       vertical: true,
       align: "center",
       color: COLORS.gray,

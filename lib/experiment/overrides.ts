@@ -123,7 +123,40 @@ function parseValue(raw: string, schema: FieldSchema, key: string): unknown {
 }
 
 /**
+ * A loss term that the experiment does not have (e.g. the identity term that
+ * 9ada9179 removed with `without()`) is added back by setting its weight:
+ * `losses.generator.identity.weight=5`, or the whole term,
+ * `losses.generator.identity={weight: 5, until: 10000}`. Returns the
+ * experiment with the term added as `{ weight: 0 }` (the assignment then sets
+ * it), or `null` when `key` is not such a key (or is within two edits of a
+ * term the experiment has: a typo, answered with the nearest valid key).
+ *
+ * @throws {OverrideError} for another field of an absent term, saying how to add it.
+ */
+function addTerm(exp: Experiment, key: string): Experiment | null {
+  const m = key.match(/^losses\.(generator|critic)\.([A-Za-z]\w*)(?:\.(\w+))?$/);
+  if (!m) return null;
+  const [, side, name, field] = m as unknown as [string, "generator" | "critic", string, string?];
+  if (Object.hasOwn(exp.losses[side], name)) return null;
+  // A near miss of a term it has is a typo, answered with the nearest key.
+  if (Object.keys(exp.losses[side]).some((t) => levenshtein(t, name) <= 2)) return null;
+  if (field !== undefined && field !== "weight") {
+    throw new OverrideError(
+      `Cannot set '${key}': the term '${name}' is absent in this experiment; add it first ` +
+        `with --set losses.${side}.${name}.weight=<weight> (or --set 'losses.${side}.${name}=` +
+        `{weight: <weight>, ${field}: …}')`,
+    );
+  }
+  const out = clone(exp);
+  out.losses[side][name] = { weight: 0 };
+  return out;
+}
+
+/**
  * Apply `key=value` assignments to a copy of `exp` and validate the result.
+ * Setting the weight of a loss term the experiment lacks adds the term
+ * (`losses.generator.identity.weight=5` on 9ada9179 gives back 47c97768's
+ * losses); the term's name is checked when training builds its terms.
  * The key is a dot path that exists (or an optional field such as
  * `losses.generator.identity.until`); the value is parsed by the
  * field's type (numbers, `true`/`false`, strings, `null` where allowed, YAML
@@ -146,6 +179,8 @@ export function applyOverrides(exp: Experiment, assignments: readonly string[]):
     }
     const key = assignment.slice(0, eq).trim();
     const raw = assignment.slice(eq + 1).trim();
+    const added = addTerm(out, key);
+    if (added) out = added;
     const valid = settableKeys(out);
     if (!valid.includes(key)) {
       const near = nearestKey(key, valid);

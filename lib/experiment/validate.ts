@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { pathNameProblem } from "../io/path_name.ts";
 import { RESAMPLE_QUALITIES } from "../data/resample.ts";
 import type {
   AttributeSpecEntry,
@@ -311,6 +312,13 @@ export function validateExperiment(value: unknown): Experiment {
   if (!(exp.data.split.heldOut < 1)) {
     throw new RangeError(
       `Invalid experiment field 'data.split.heldOut': ${exp.data.split.heldOut} is not below 1`,
+    );
+  }
+  // The id names the run's folder (`runs/<id>/…`): one path component, never `..` or empty.
+  const idProblem = pathNameProblem(exp.meta.id);
+  if (idProblem) {
+    throw new RangeError(
+      `Invalid experiment field 'meta.id': ${JSON.stringify(exp.meta.id)}: ${idProblem}`,
     );
   }
   const d = exp.model.discriminator;

@@ -15,6 +15,9 @@ import type { Experiment } from "../experiment/types.ts";
 import { readMetrics } from "../train/metrics.ts";
 import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
 import { collapseWarning, readDiagnostics } from "../eval/diagnostics/records.ts";
+import { dirname, isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
+import { readRunInfo } from "./run_dir.ts";
+import { chooseRun, type ChosenRun, type LiveStatus, liveStatus } from "./run_status.ts";
 
 /** A run could not be read; the message names the run and the problem. */
 export class CompareError extends Error {
@@ -30,6 +33,8 @@ export interface RunSummary {
   name: string;
   /** The resolved config as parsed from `config.yaml`. */
   config: Record<string, unknown>;
+  /** The run's status now (`run.json`'s, `dead` when its process is gone), or `null` without `run.json`. */
+  status: LiveStatus | null;
   /** Iterations recorded in `metrics.jsonl`. */
   iterations: number;
   /** Training seconds at the last record. */
@@ -107,9 +112,11 @@ export async function readRunSummary(
   const terms = Object.fromEntries(Object.entries(sums).map(([k, [s, n]]) => [k, s / n]));
   const diagnostics = await readDiagnostics(`${clean}/diagnostics.jsonl`);
   const parts = clean.split("/").filter(Boolean);
+  const info = await readRunInfo(clean).catch(() => null);
   return {
     dir,
     name: parts.slice(-2).join("/") || clean,
+    status: info ? liveStatus(info) : null,
     config: config as Record<string, unknown>,
     iterations: metrics.at(-1)?.iteration ?? 0,
     elapsed: metrics.at(-1)?.elapsed ?? 0,
@@ -160,7 +167,7 @@ function fmtNumber(v: number): string {
  * ```ts
  * import { compareRuns } from "./compare.ts";
  * const run = (name: string, w: number | undefined) => ({
- *   dir: name, name, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
+ *   dir: name, name, status: null, iterations: 10, elapsed: 5, window: 10, diagnostics: null, warning: null,
  *   warningAt: null, terms: { "G.adversarial": 0.5 },
  *   config: { losses: { generator: w === undefined ? {} : { identity: { weight: w } } } },
  * });
@@ -185,6 +192,7 @@ export function compareRuns(runs: readonly RunSummary[]): Comparison {
   if (configRows.length === 0) configRows.push(["(no differences)", ...runs.map(() => "")]);
 
   const metricRows: string[][] = [
+    ["status", ...runs.map((r) => r.status ?? "–")],
     ["iterations", ...runs.map((r) => String(r.iterations))],
     ["training time", ...runs.map((r) => formatDuration(r.elapsed))],
   ];
@@ -283,33 +291,49 @@ export function comparisonMarkdown(comparison: Comparison): string {
 /**
  * Resolve a path to a run directory: a directory holding `config.yaml` is
  * itself; an experiment directory (`runs/<experiment>`) resolves to its latest
- * run (the last timestamp folder, by name, that holds a `config.yaml`).
+ * run that has a checkpoint (see `chooseRun`).
  *
  * @throws {CompareError} when neither applies.
  */
 export async function resolveRunDir(path: string): Promise<string> {
-  const clean = path.replace(/\/+$/, "");
-  const isRun = async (d: string) => {
-    try {
-      return (await Deno.stat(`${d}/config.yaml`)).isFile;
-    } catch {
-      return false;
-    }
-  };
-  if (await isRun(clean)) return clean;
-  const children: string[] = [];
+  return (await resolveRun(path)).dir;
+}
+
+/** Like {@linkcode resolveRunDir}, with the note saying which run was chosen. */
+export async function resolveRun(path: string): Promise<ChosenRun> {
   try {
-    for await (const e of Deno.readDir(clean)) if (e.isDirectory) children.push(e.name);
+    return await chooseRun(path);
   } catch (e) {
-    const why = e instanceof Deno.errors.NotFound ? "no such directory" : String(e);
-    throw new CompareError(`Cannot read run '${path}': ${why}`);
+    throw new CompareError((e as Error).message);
   }
-  for (const name of children.sort().reverse()) {
-    if (await isRun(`${clean}/${name}`)) return `${clean}/${name}`;
+}
+
+/**
+ * The folder `compare.md` goes to by default: the deepest folder holding
+ * every compared run directory's parent (`runs/` for runs of two
+ * experiments), so the comparison sits beside the runs and never in the
+ * working folder.
+ *
+ * @example
+ * ```ts
+ * import { defaultCompareDir } from "./compare.ts";
+ * console.assert(defaultCompareDir(["runs/a/20260101-1", "runs/b/20260101-2"]) === "runs");
+ * console.assert(defaultCompareDir(["/x/runs/a/1", "/x/runs/a/2"]) === "/x/runs/a");
+ * ```
+ */
+export function defaultCompareDir(runDirs: readonly string[]): string {
+  const parents = runDirs.map((d) => dirname(resolvePath(d)));
+  let common = parents[0] ?? resolvePath(".");
+  while (
+    !parents.every((p) =>
+      p === common || p.startsWith(common.endsWith(sep) ? common : common + sep)
+    )
+  ) {
+    common = dirname(common);
   }
-  throw new CompareError(
-    `Cannot read run '${path}': no config.yaml in it or in any folder below it (is it a run directory?)`,
-  );
+  const rel = relative(resolvePath("."), common);
+  const absolute = runDirs.every((d) => isAbsolute(d));
+  return absolute || rel.startsWith("..") ? common : rel || ".";
 }
 
 /** Options for {@linkcode compareRunDirs}. */
@@ -335,16 +359,17 @@ export interface CompareRunDirsOptions extends RunSummaryOptions {
 export async function compareRunDirs(
   dirs: readonly string[],
   options: CompareRunDirsOptions = {},
-): Promise<{ markdown: string; runs: RunSummary[] }> {
+): Promise<{ markdown: string; runs: RunSummary[]; notes: string[] }> {
   if (dirs.length === 0) throw new CompareError("Cannot compare runs: no run directories given");
-  const resolved = await Promise.all(dirs.map(resolveRunDir));
-  const runs = await Promise.all(resolved.map((d) => readRunSummary(d, options)));
+  const chosen = await Promise.all(dirs.map(resolveRun));
+  const runs = await Promise.all(chosen.map((c) => readRunSummary(c.dir, options)));
   options.names?.forEach((name, i) => {
     if (runs[i]) runs[i].name = name;
   });
   const markdown = `# Run comparison\n\n${comparisonMarkdown(compareRuns(runs))}`;
   if (options.out) await Deno.writeTextFile(options.out, markdown);
-  return { markdown, runs };
+  const notes = chosen.flatMap((c, i) => c.note ? [`${dirs[i]}: ${c.note}`] : []);
+  return { markdown, runs, notes };
 }
 
 /** When the collapse warning fired and how the run ended; the report holds the full text. */

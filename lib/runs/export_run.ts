@@ -16,6 +16,7 @@ import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
 import { Rng } from "../random.ts";
 import { type CheckpointContents, readCheckpoint } from "../train/checkpoint.ts";
+import { checkTrainerState, type TrainerState } from "../train/checkpoint_state.ts";
 import { weightsToSafetensors } from "../train/export_weights.ts";
 import { writeSafetensors } from "../train/safetensors.ts";
 import { resolveRunDir } from "./compare.ts";
@@ -112,7 +113,7 @@ export async function exportRun(
   }
   const { runDir, checkpoint: checkpointPath } = await locate(path);
   const out = options.out ?? checkpointPath.replace(/(\.vxck)?$/, ".safetensors");
-  let experiment, labels, checkpoint: CheckpointContents;
+  let experiment, labels, checkpoint: CheckpointContents, state: TrainerState;
   try {
     experiment = await readRunConfig(runDir);
     labels = await readRunLabels(runDir);
@@ -121,6 +122,8 @@ export async function exportRun(
   }
   try {
     checkpoint = await readCheckpoint(checkpointPath);
+    // A damaged state (`iteration: "abc"`) is refused here, not written into the export's metadata.
+    state = checkTrainerState(checkpoint.state, checkpointPath);
   } catch (e) {
     throw new ExportError(
       e instanceof Error && /file not found/.test(e.message)
@@ -153,9 +156,9 @@ export async function exportRun(
     generator.setWeights(take("G"));
     discriminator.setWeights(take("D"));
     const contents = weightsToSafetensors(generator, discriminator, {
-      configHash: String(checkpoint.state.configHash ?? ""),
-      experiment: String(checkpoint.state.experiment ?? experiment.meta.id),
-      iteration: Number(checkpoint.state.iteration ?? 0),
+      configHash: state.configHash,
+      experiment: state.experiment,
+      iteration: state.iteration,
       ...(labels ? { labels: JSON.stringify(labels.schema.toJSON()) } : {}),
     });
     await writeSafetensors(out, contents);
@@ -164,7 +167,7 @@ export async function exportRun(
       checkpoint: checkpointPath,
       tensors: Object.keys(contents.tensors).length,
       bytes: (await Deno.stat(out)).size,
-      iteration: Number(checkpoint.state.iteration ?? 0),
+      iteration: state.iteration,
     };
   } catch (e) {
     if (e instanceof ExportError) throw e;

@@ -8,11 +8,12 @@
 import type { LabelSchema, LabelValues } from "../data/labels.ts";
 import type { FeatureConfig } from "../data/spectrogram.ts";
 import { Generator } from "../model/generator.ts";
-import { readCheckpoint } from "../train/checkpoint.ts";
+import { checkTensorShapes, readCheckpoint } from "../train/checkpoint.ts";
+import { checkTrainerState } from "../train/checkpoint_state.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { distinctLabelValues, readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
 import { loadExperimentData } from "./trainer.ts";
-import { resolveRunDir } from "./compare.ts";
+import { resolveRun } from "./compare.ts";
 import { ConvertError } from "../eval/convert.ts";
 
 /** A trained run, loaded for conversion. */
@@ -36,6 +37,8 @@ export interface LoadedRun {
   generator: Generator;
   /** The checkpoint's iteration. */
   iteration: number;
+  /** How the run was chosen when `path` was an experiment directory, else `null`. */
+  note: string | null;
 }
 
 /** Options for {@linkcode loadRunGenerator}. */
@@ -54,7 +57,7 @@ export interface LoadRunOptions {
 
 /**
  * Load a run's generator for conversion: `path` is a run directory
- * (`runs/<exp>/<timestamp>`, or `runs/<exp>` for its latest run) or a
+ * (`runs/<exp>/<timestamp>`, or `runs/<exp>` for its latest run with a checkpoint) or a
  * checkpoint file inside one.
  *
  * The generator is built from the run's `config.yaml`, its `labels.json`
@@ -70,6 +73,7 @@ export async function loadRunGenerator(
 ): Promise<LoadedRun> {
   let runDir: string, checkpointPath: string;
   let isFile = false;
+  let note: string | null = null;
   try {
     isFile = (await Deno.stat(path)).isFile;
   } catch {
@@ -80,7 +84,9 @@ export async function loadRunGenerator(
       checkpointPath = path;
       runDir = path.includes("/") ? path.slice(0, path.lastIndexOf("/")) : ".";
     } else {
-      runDir = await resolveRunDir(path);
+      const chosen = await resolveRun(path);
+      runDir = chosen.dir;
+      note = chosen.note;
       checkpointPath = `${runDir}/${RUN_FILES.checkpoint}`;
     }
   } catch (e) {
@@ -92,9 +98,11 @@ export async function loadRunGenerator(
   } catch (e) {
     throw new ConvertError((e as Error).message);
   }
-  let checkpoint;
+  let checkpoint, state;
   try {
     checkpoint = await readCheckpoint(checkpointPath);
+    // A damaged state (`iteration: "abc"`) is refused here, not reported as `iteration NaN`.
+    state = checkTrainerState(checkpoint.state, checkpointPath);
   } catch (e) {
     const why = e instanceof Deno.errors.NotFound
       ? "no checkpoint yet (has the run done an iteration?)"
@@ -134,6 +142,7 @@ export async function loadRunGenerator(
     if (name.startsWith("G/")) weights[name.slice(2)] = t.data as Float32Array;
   }
   try {
+    checkTensorShapes(checkpointPath, checkpoint.tensors, "G", generator.weightShapes());
     generator.setWeights(weights);
   } catch (e) {
     generator.dispose();
@@ -151,6 +160,7 @@ export async function loadRunGenerator(
     targets,
     labelsFrom,
     generator,
-    iteration: Number(checkpoint.state.iteration ?? 0),
+    iteration: state.iteration,
+    note,
   };
 }

@@ -1,8 +1,7 @@
 /**
- * Running one training job of a batch of runs (a sweep's grid point, an
- * ablation's seed) as its own process: the point runner that `runSweep` and
- * `runAblation` share. A runner is a function, so another launcher (a
- * cluster scheduler) can take the local one's place.
+ * Running one training job of a batch of runs (an ablation's seed) as its
+ * own process, as `runSweep` runs a grid point. A runner is a function, so
+ * another launcher (a cluster scheduler) can take the local one's place.
  *
  * The local runner starts `lib/runs/train_main.ts` with the job's arguments
  * (the flags of `deno task train`), so runs cannot disturb each other's tfjs
@@ -10,6 +9,10 @@
  *
  * @module
  */
+
+import { findRunDir } from "./sweep.ts";
+
+export { findRunDir };
 
 /** One training job. */
 export interface PointJob {
@@ -33,25 +36,6 @@ export interface PointOutcome {
 
 /** Runs one job to its end. */
 export type PointRunner = (job: PointJob) => Promise<PointOutcome>;
-
-/** The newest directory holding `config.yaml` at or below `dir` (up to 3 levels). */
-export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
-  try {
-    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
-  } catch { /* not here */ }
-  if (depth === 0) return null;
-  const children: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
-  } catch {
-    return null;
-  }
-  for (const name of children.sort().reverse()) {
-    const found = await findRunDir(`${dir}/${name}`, depth - 1);
-    if (found) return found;
-  }
-  return null;
-}
 
 /** Options of {@linkcode localRunner}. */
 export interface LocalRunnerOptions {

@@ -15,6 +15,7 @@ import {
 } from "./mermaid.ts";
 import type { Experiment, OptimizerSpec, ScheduleSpec, TermSpec } from "../experiment/types.ts";
 import type { MetricsRecord } from "../train/metrics.ts";
+import { type LiveStatus, liveStatus } from "./live_status.ts";
 
 /** The run's status: still running, or why it stopped. */
 export type RunStatus =
@@ -23,7 +24,8 @@ export type RunStatus =
   | "max-steps"
   | "max-time"
   | "signal"
-  | "non-finite";
+  | "non-finite"
+  | "failed";
 
 /** What `run.json` in a run directory holds. */
 export interface RunInfo {
@@ -68,6 +70,10 @@ export interface RunInfo {
   resumes: number;
   /** Trainable parameters of each model. */
   params: { generator: number; discriminator: number };
+  /** The training process's id (absent in runs written before it was recorded). */
+  pid?: number;
+  /** The host it runs on (with `pid`, tells a live run from a dead one). */
+  host?: string;
 }
 
 /** Everything {@linkcode renderReport} draws on. */
@@ -151,13 +157,16 @@ export function finalMetrics(
   });
 }
 
-const STATUS_TEXT: Record<RunStatus, string> = {
+const STATUS_TEXT: Record<LiveStatus, string> = {
   running: "running",
+  dead: "dead: its process ended without recording how (killed, or its terminal closed); " +
+    "--resume continues from the last checkpoint",
   completed: "completed",
   "max-steps": "stopped at --max-steps",
   "max-time": "stopped at --max-time",
   signal: "stopped by a signal",
   "non-finite": "stopped: a loss was not finite",
+  failed: "failed (the last checkpoint is kept; resume once the cause is fixed)",
 };
 
 /**
@@ -170,12 +179,13 @@ const STATUS_TEXT: Record<RunStatus, string> = {
  */
 export function renderReport(input: ReportInput): string {
   const { experiment: exp, info } = input;
-  const closed = info.status !== "running";
+  const status = liveStatus(info);
+  const closed = status !== "running" && status !== "dead";
   const front = YAML.stringify({
     title: `Experiment record ${exp.meta.id}`,
     date: day(info.started),
     closed_at: closed ? day(info.ended) : null,
-    tags: [...exp.meta.tags, closed ? "closed" : "running", info.status],
+    tags: [...new Set([...exp.meta.tags, closed ? "closed" : status, status])],
     experiment: exp.meta.id,
     base: exp.meta.base,
     config_hash: info.configHash,
@@ -207,7 +217,10 @@ export function renderReport(input: ReportInput): string {
   const terms = (rec: Record<string, TermSpec>) =>
     Object.entries(rec).map(([k, v]) => `${k} ×${v.weight}${termRange(v)}`).join(", ") ||
     "(none)";
-  const hours = info.elapsedSeconds / 3600;
+  // metrics.jsonl is written every iteration, run.json at each checkpoint:
+  // a run killed between them has done more than run.json says.
+  const done = Math.max(info.iteration, input.metrics.at(-1)?.iteration ?? 0);
+  const hours = Math.max(info.elapsedSeconds, input.metrics.at(-1)?.elapsed ?? 0) / 3600;
   const final = finalMetrics(input.metrics);
   const lines = [
     "---",
@@ -289,12 +302,18 @@ export function renderReport(input: ReportInput): string {
     "",
     "## Results",
     "",
-    `Training time: ${hours.toFixed(2)} hours (${Math.round(info.elapsedSeconds)} s) on ` +
+    `Training time: ${hours.toFixed(2)} hours (${Math.round(hours * 3600)} s) on ` +
     `${info.backend.name} with ${info.backend.threads} thread(s).`,
     "",
-    `Iterations: ${info.iteration} of ${info.totalIterations} (${
-      Math.floor(info.iteration / info.itersPerEpoch)
-    } of ${exp.trainer.epochs} epochs completed); ${STATUS_TEXT[info.status]}` +
+    `Iterations: ${done} of ${info.totalIterations} (${
+      Math.floor(done / info.itersPerEpoch)
+    } of ${exp.trainer.epochs} epochs completed${
+      done > info.iteration
+        ? info.iteration > 0
+          ? `; the last checkpoint is at iteration ${info.iteration}`
+          : "; no checkpoint was written"
+        : ""
+    }); ${STATUS_TEXT[status]}` +
     (info.statusMessage ? `: ${info.statusMessage}` : "") +
     (info.resumes ? `; resumed ${info.resumes} time(s)` : "") + ".",
     "",

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../io/atomic.ts";
+import { IoError } from "../io/io_error.ts";
+import { checkPathName } from "../io/path_name.ts";
 import { join } from "node:path";
 import { plotLossCurves } from "../eval/plots.ts";
 import { diagnosticsSection } from "../eval/diagnostics/report.ts";
@@ -27,6 +30,10 @@ export const RUN_FILES = {
   samples: "samples",
   lossCurves: "loss_curves.png",
   report: "report.md",
+  /** Held (an OS lock) by the one process writing the run; see `claimRunDir`. */
+  lock: "run.lock",
+  /** A forced resume's config until its first checkpoint; see `forced_config.ts`. */
+  pendingConfig: "config.pending.yaml",
 } as const;
 
 /** A run directory that cannot be used; the message is one line (or a diff) for the user. */
@@ -63,28 +70,32 @@ export async function createRunDir(
   exp: Experiment,
   options: CreateRunDirOptions = {},
 ): Promise<string> {
+  // The id is one path component (validated with the experiment; checked again where it becomes one).
+  checkPathName("experiment id", exp.meta.id);
   const parent = join(options.root ?? "runs", exp.meta.id);
-  await Deno.mkdir(parent, { recursive: true });
+  try {
+    await Deno.mkdir(parent, { recursive: true });
+  } catch (e) {
+    throw IoError.from("create folder", parent, e);
+  }
   const base = stamp(options.now ?? new Date());
   for (let n = 1;; n++) {
     const dir = join(parent, n === 1 ? base : `${base}-${n}`);
     try {
       await Deno.mkdir(dir);
+      await Deno.mkdir(join(dir, RUN_FILES.samples));
     } catch (e) {
       if (e instanceof Deno.errors.AlreadyExists) continue;
-      throw e;
+      throw IoError.from("create folder", dir, e);
     }
-    await Deno.mkdir(join(dir, RUN_FILES.samples));
-    await Deno.writeTextFile(join(dir, RUN_FILES.config), experimentToYaml(exp));
+    await writeFileAtomic(join(dir, RUN_FILES.config), experimentToYaml(exp));
     return dir;
   }
 }
 
-/** Write `run.json` (atomically, via a temp file). */
+/** Write `run.json` (atomically and synced, see {@linkcode writeFileAtomic}). */
 export async function writeRunInfo(dir: string, info: RunInfo): Promise<void> {
-  const path = join(dir, RUN_FILES.info);
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(info, null, 2) + "\n");
-  await Deno.rename(`${path}.tmp`, path);
+  await writeFileAtomic(join(dir, RUN_FILES.info), JSON.stringify(info, null, 2) + "\n");
 }
 
 /**
@@ -130,11 +141,9 @@ export function runLabelsOf(
   };
 }
 
-/** Write `labels.json` (atomically, via a temp file). */
+/** Write `labels.json` (atomically and synced, see {@linkcode writeFileAtomic}). */
 export async function writeRunLabels(dir: string, labels: RunLabels): Promise<void> {
-  const path = join(dir, RUN_FILES.labels);
-  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(labels, null, 2) + "\n");
-  await Deno.rename(`${path}.tmp`, path);
+  await writeFileAtomic(join(dir, RUN_FILES.labels), JSON.stringify(labels, null, 2) + "\n");
 }
 
 /**
@@ -278,7 +287,9 @@ export async function writeReport(dir: string): Promise<string> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   if (metrics.length > 0) {
-    await Deno.writeFile(join(dir, RUN_FILES.lossCurves), plotLossCurves(metrics).toPng());
+    await writeFileAtomic(join(dir, RUN_FILES.lossCurves), plotLossCurves(metrics).toPng(), {
+      sync: false,
+    });
   }
   const sizes = { height: info.data.height, width: info.data.width, channels: 1 };
   const generator = describeGenerator({ ...exp.model.generator, ...sizes, nIn: info.data.nIn });
@@ -297,6 +308,6 @@ export async function writeReport(dir: string): Promise<string> {
     sections: [await diagnosticsSection(dir)],
   });
   const path = join(dir, RUN_FILES.report);
-  await Deno.writeTextFile(path, text);
+  await writeFileAtomic(path, text);
   return path;
 }

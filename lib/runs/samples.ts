@@ -5,10 +5,12 @@
  *
  * @module
  */
+import { writeFileAtomic } from "../io/atomic.ts";
 import { join } from "node:path";
 import { tf } from "../deps.ts";
 import { PairSampler, toTensors } from "../data/batches.ts";
-import { plotSpectrogramGrid } from "../eval/plots.ts";
+import { plotLossCurves, plotSpectrogramGrid } from "../eval/plots.ts";
+import { readMetrics } from "../train/metrics.ts";
 import { RUN_FILES } from "./run_dir.ts";
 import type { Trainer } from "./trainer.ts";
 
@@ -28,7 +30,8 @@ export async function writeSamples(
   arrays: ReturnType<typeof sampleArrays>,
   iteration: number,
 ): Promise<string> {
-  const { bins } = trainer.dataset.features;
+  const features = trainer.dataset.features;
+  const { bins } = features;
   const frames = trainer.sampler.segmentFrames;
   const names = (idx: number[]) =>
     idx.map((i) => {
@@ -58,8 +61,26 @@ export async function writeSamples(
     columns: 4,
     cellSize: Math.max(96, Math.min(192, bins)),
     caption: `${trainer.experiment.meta.id} at iteration ${iteration}`,
+    secondsPerFrame: features.hop / features.sampleRate,
+    hzPerBin: features.sampleRate / (2 * bins),
   });
   const path = join(dir, RUN_FILES.samples, `iter-${String(iteration).padStart(7, "0")}.png`);
-  await Deno.writeFile(path, canvas.toPng());
+  await writeFileAtomic(path, canvas.toPng(), { sync: false });
   return path;
+}
+
+/**
+ * Redraw `loss_curves.png` from `metrics.jsonl` while the run goes on (the
+ * report redraws it at the end); nothing when there are no records yet.
+ */
+export async function writeLossCurves(dir: string): Promise<void> {
+  let metrics;
+  try {
+    metrics = await readMetrics(join(dir, RUN_FILES.metrics));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  if (metrics.length === 0) return;
+  await Deno.writeFile(join(dir, RUN_FILES.lossCurves), plotLossCurves(metrics).toPng());
 }

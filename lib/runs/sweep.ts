@@ -12,7 +12,8 @@
  */
 
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
-import { localRunner, type PointRunner, runPool } from "./point.ts";
+import { loadExperiment } from "../experiment/load.ts";
+import { applyOverrides } from "../experiment/overrides.ts";
 
 /** A sweep could not be set up; the message is one line meant for the user. */
 export class SweepError extends Error {
@@ -113,12 +114,6 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    */
   trainScript?: string;
   /**
-   * Runs each training job, one process per point (`./point.ts`; `deno task
-   * ablate` runs its seeds through the same runner).
-   * @default {localRunner({ trainScript })}
-   */
-  runner?: PointRunner;
-  /**
    * Show each run's output live (only when `parallel` is 1); otherwise it goes to `<run>/train.log`.
    * @default {true}
    */
@@ -128,6 +123,13 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    * @default {console.log}
    */
   log?: (line: string) => void;
+  /**
+   * Before starting any run, load the experiment and apply every point's
+   * `--set` values (and those of `trainArgs`), so that a bad grid key or
+   * value is one error at once instead of a failure in every run.
+   * @default {true unless a `trainScript` is given}
+   */
+  validate?: boolean;
 }
 
 /** The outcome of one run of a sweep. */
@@ -158,7 +160,55 @@ export interface SweepResult {
  * The newest directory holding `config.yaml` at or below `dir` (up to 3
  * levels): the run a sweep point's training made under its `--out`.
  */
-export { findRunDir } from "./point.ts";
+export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
+  try {
+    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
+  } catch { /* not here */ }
+  if (depth === 0) return null;
+  const children: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
+  } catch {
+    return null;
+  }
+  for (const name of children.sort().reverse()) {
+    const found = await findRunDir(`${dir}/${name}`, depth - 1);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * Load the experiment and apply each point's overrides after the shared
+ * `--set` values of `trainArgs`; the first that fails is one error naming
+ * the point.
+ */
+async function validatePoints(
+  experiment: string,
+  points: readonly GridPoint[],
+  trainArgs: readonly string[],
+): Promise<void> {
+  let exp;
+  try {
+    exp = await loadExperiment(experiment);
+  } catch (e) {
+    throw new SweepError(`Cannot run sweep: ${(e as Error).message}`);
+  }
+  const shared = trainArgs.flatMap((
+    a,
+    i,
+  ) => (a === "--set" && trainArgs[i + 1] ? [trainArgs[i + 1]!] : []));
+  for (const point of points) {
+    const sets = Object.entries(point.overrides).map(([k, v]) => `${k}=${v}`);
+    try {
+      applyOverrides(exp, [...shared, ...sets]);
+    } catch (e) {
+      throw new SweepError(
+        `Cannot run sweep: grid point ${point.name}: ${(e as Error).message}; no run was started`,
+      );
+    }
+  }
+}
 
 /**
  * Run every grid point of an experiment, `parallel` at a time, then compare
@@ -183,33 +233,87 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
     throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
   }
   const log = options.log ?? ((l: string) => console.log(l));
-  const runner = options.runner ?? localRunner(
-    options.trainScript ? { trainScript: options.trainScript } : {},
-  );
+  if (options.validate ?? options.trainScript === undefined) {
+    await validatePoints(experiment, points, options.trainArgs ?? []);
+  }
+  // Each run computes on every core by default: N at a time on C cores gets
+  // C/N threads each, unless --threads says otherwise. (2 at a time on 2
+  // cores with 2 threads each was slower than one after the other.)
+  const trainArgs = [...(options.trainArgs ?? [])];
+  if (parallel > 1 && !trainArgs.includes("--threads")) {
+    const threads = Math.max(1, Math.floor(navigator.hardwareConcurrency / parallel));
+    trainArgs.push("--threads", String(threads));
+    log(
+      `sweep: ${parallel} runs at a time on ${navigator.hardwareConcurrency} cores: --threads ${threads} each`,
+    );
+  }
+  const script = options.trainScript ?? new URL("./train_main.ts", import.meta.url).pathname;
   const live = (options.live ?? true) && parallel === 1;
   await Deno.mkdir(options.out, { recursive: true });
   log(`sweep: ${points.length} runs of ${experiment}, ${parallel} at a time, into ${options.out}`);
 
-  const runs: SweepRun[] = await runPool(points, parallel, async (point, i) => {
-    const out = `${options.out}/${point.name}`;
-    const args = [
-      experiment,
-      ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
-      ...(options.trainArgs ?? []),
-      "--out",
-      out,
-    ];
-    log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
-    const { code, seconds, runDir } = await runner({ args, out, live });
-    log(
-      `sweep: [${i + 1}/${points.length}] ${point.name} ${
-        code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
-      } in ${seconds.toFixed(1)} s`,
-    );
-    return { point, out, runDir, code, seconds };
-  });
+  const runs: SweepRun[] = new Array(points.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < points.length) {
+      const i = next++;
+      const point = points[i]!;
+      const out = `${options.out}/${point.name}`;
+      await Deno.mkdir(out, { recursive: true });
+      const args = [
+        "run",
+        "-A",
+        script,
+        experiment,
+        ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
+        ...trainArgs,
+        "--out",
+        out,
+      ];
+      log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
+      const t0 = performance.now();
+      let code: number;
+      if (live) {
+        // `output()` would pipe (and drop) the run's output: inherit it to show it live.
+        const child = new Deno.Command(Deno.execPath(), {
+          args,
+          stdin: "null",
+          stdout: "inherit",
+          stderr: "inherit",
+        }).spawn();
+        code = (await child.status).code;
+      } else {
+        // stdout and stderr both go to train.log, through two append handles.
+        const logPath = `${out}/train.log`;
+        await Deno.writeTextFile(logPath, "");
+        const child = new Deno.Command(Deno.execPath(), {
+          args,
+          stdin: "null",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const sink = async () => (await Deno.open(logPath, { append: true })).writable;
+        await Promise.all([
+          child.stdout.pipeTo(await sink()),
+          child.stderr.pipeTo(await sink()),
+        ]);
+        code = (await child.status).code;
+      }
+      const seconds = (performance.now() - t0) / 1000;
+      const runDir = await findRunDir(out);
+      runs[i] = { point, out, runDir, code, seconds };
+      log(
+        `sweep: [${i + 1}/${points.length}] ${point.name} ${
+          code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
+        } in ${seconds.toFixed(1)} s`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
 
-  const { markdown, comparePath } = await writeSweepRecord(experiment, options, runs);
+  // The record names the arguments every run got, --threads included.
+  const record = { ...options, trainArgs };
+  const { markdown, comparePath } = await writeSweepRecord(experiment, record, runs);
   return { runs, markdown, comparePath };
 }
 

@@ -19,6 +19,9 @@ import { ExperimentLoadError, loadExperiment } from "../experiment/load.ts";
 import { applyOverrides, OverrideError } from "../experiment/overrides.ts";
 import { choiceFlag, intFlag, parseDuration } from "../flags.ts";
 import { CheckpointError } from "../train/checkpoint.ts";
+import type { LoopResult } from "../train/loop.ts";
+import { IoError } from "../io/io_error.ts";
+import { LockedError } from "../io/lock.ts";
 import { RunDirError } from "./run_dir.ts";
 import { runExperimentConfig, trainExperiment, type TrainResult } from "./train.ts";
 
@@ -68,6 +71,8 @@ export const TRAIN_ERRORS = [
   LabelError,
   RangeError,
   SyntaxError, // a broken metrics.jsonl line, named by readMetrics
+  IoError, // a full disk, a read-only --out: the path and the cause
+  LockedError, // another process is writing the run
 ] as const;
 
 /** One training job: what to train, on which backend, for how long, and where. */
@@ -151,14 +156,33 @@ export async function runTrainJob(job: TrainJob): Promise<TrainResult> {
 }
 
 /**
+ * The exit status of a training run: 0 when it ended by its budget, 1 when a
+ * value went non-finite, 130 when Ctrl-C (SIGINT) stopped it, as a shell
+ * reports an interrupted program. SIGTERM is how a scheduler (SLURM's time
+ * limit, `scancel`, a sweep) asks a run to stop with a checkpoint: the run did
+ * as asked, so that is 0, and `run.json`'s status `signal` says it can resume.
+ *
+ * @example
+ * ```ts
+ * import { exitCode } from "./train_main.ts";
+ * console.assert(exitCode({ reason: "signal", stopSignal: "SIGINT" }) === 130);
+ * ```
+ */
+export function exitCode(loop: Pick<LoopResult, "reason" | "stopSignal">): number {
+  if (loop.reason === "non-finite") return 1;
+  if (loop.reason === "signal") return loop.stopSignal === "SIGINT" ? 130 : 0;
+  return 0;
+}
+
+/**
  * Run a job and print how it ended and where its report is; returns the exit
- * code (1 when a loss went non-finite, else 0).
+ * code ({@linkcode exitCode}).
  */
 export async function trainAndPrint(job: TrainJob): Promise<number> {
   const result = await runTrainJob(job);
   console.log(result.message);
   console.log(`voxlab: report ${result.report}`);
-  return result.loop.reason === "non-finite" ? 1 : 0;
+  return exitCode(result.loop);
 }
 
 /** Run one job from command-line arguments; returns the exit code. */

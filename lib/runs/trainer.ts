@@ -23,18 +23,26 @@
  *
  * @module
  */
-import { Rng, type RngState } from "../random.ts";
+import { Rng } from "../random.ts";
 import { loadDataset, type LoadDatasetOptions, type SpectrogramDataset } from "../data/dataset.ts";
-import { PairSampler, type PairSamplerState } from "../data/batches.ts";
+import { PairSampler } from "../data/batches.ts";
+import { requireItems } from "../data/dataset.ts";
 import { splitDataset } from "../data/split.ts";
 import { LabelSchema } from "../data/labels.ts";
 import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
 import type { Schedule } from "../schedule/schedule.ts";
-import type { Optimizer, OptimizerState } from "../train/optimizers.ts";
+import type { Optimizer } from "../train/optimizers.ts";
 import { ganStep } from "../train/step.ts";
 import { criticTerms, generatorTerms } from "../train/terms.ts";
-import type { CheckpointContents, SavedTensor } from "../train/checkpoint.ts";
+import {
+  type CheckpointContents,
+  checkTensorShapes,
+  type SavedTensor,
+} from "../train/checkpoint.ts";
+import { checkTrainerState, type LoopState, type TrainerState } from "../train/checkpoint_state.ts";
+import { firstNonFinite, type NonFiniteValue } from "../train/non_finite.ts";
+import type { tf } from "../deps.ts";
 import type { LoopPosition, StepReport } from "../train/loop.ts";
 import { reportTerms } from "../train/metrics.ts";
 import { configHash } from "../experiment/serialize.ts";
@@ -51,14 +59,8 @@ export interface BuildTrainerOptions {
   itersPerEpoch?: number;
 }
 
-/** The checkpointed state besides tensors. */
-interface TrainerState extends Record<string, unknown> {
-  configHash: string;
-  experiment: string;
-  sampler: PairSamplerState;
-  termRng: RngState;
-  optimizers: { generator: OptimizerState["config"]; discriminator: OptimizerState["config"] };
-}
+/** The checkpointed state besides tensors and the loop's fields (checked by `checkTrainerState`). */
+type SavedTrainerState = Omit<TrainerState, keyof LoopState>;
 
 /**
  * Everything one experiment trains with, wired together; it is the
@@ -96,8 +98,13 @@ export class Trainer {
   #lrG: Schedule;
   #lrD: Schedule;
 
-  /** Build from an experiment and its loaded dataset. */
+  /**
+   * Build from an experiment and its loaded dataset.
+   *
+   * @throws {DataError} when the dataset has no utterances (before any model is built)
+   */
   constructor(exp: Experiment, dataset: SpectrogramDataset, options: BuildTrainerOptions = {}) {
+    requireItems(dataset);
     this.experiment = exp;
     const split = splitDataset(dataset, exp.data.split);
     this.dataset = split.train;
@@ -193,7 +200,7 @@ export class Trainer {
     const optG = this.generatorOptimizer.getState(), optD = this.discriminatorOptimizer.getState();
     put("optG", optG.slots, {});
     put("optD", optD.slots, {});
-    const state: TrainerState = {
+    const state: SavedTrainerState = {
       configHash: configHash(this.experiment),
       experiment: this.experiment.meta.id,
       sampler: this.sampler.getState(),
@@ -203,9 +210,29 @@ export class Trainer {
     return { state, tensors };
   }
 
-  /** Restore a state from {@linkcode Trainer.save}. */
-  load(contents: CheckpointContents<Record<string, unknown>>): void {
-    const state = contents.state as TrainerState;
+  /**
+   * The first weight of `G` or `D` (BatchNorm statistics included) that is
+   * NaN or infinite, named `G/<weight>` or `D/<weight>`, or `null`. The loop
+   * calls it after every step, before anything else reads the weights.
+   */
+  nonFiniteWeight(): NonFiniteValue | null {
+    const all: Record<string, tf.Tensor> = {};
+    for (const [name, e] of this.generator.params.entries()) all[`G/${name}`] = e.variable;
+    for (const [name, e] of this.discriminator.params.entries()) all[`D/${name}`] = e.variable;
+    return firstNonFinite(all);
+  }
+
+  /**
+   * Restore a state from {@linkcode Trainer.save}. The state's fields and the
+   * weights' shapes are checked first; `source` names the checkpoint in the
+   * one-line error.
+   *
+   * @throws {CheckpointError} naming `source` and the field or tensor that is wrong
+   */
+  load(contents: CheckpointContents<Record<string, unknown>>, source = "checkpoint"): void {
+    const state = checkTrainerState(contents.state, source);
+    checkTensorShapes(source, contents.tensors, "G", this.generator.weightShapes());
+    checkTensorShapes(source, contents.tensors, "D", this.discriminator.weightShapes());
     const take = (prefix: string) => {
       const out: Record<string, Float32Array> = {};
       for (const [name, t] of Object.entries(contents.tensors)) {

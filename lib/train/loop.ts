@@ -9,7 +9,9 @@
  * @module
  */
 import { type CheckpointContents, writeCheckpoint } from "./checkpoint.ts";
+import { type Interrupts, listenForInterrupts, type StopSignal } from "./interrupt.ts";
 import type { MetricsWriter } from "./metrics.ts";
+import { indexOfNonFinite, NonFiniteError, type NonFiniteValue } from "./non_finite.ts";
 import type { ProgressBar } from "./progress.ts";
 
 /** Where the loop is. All counts are 0-based before the step and 1-based in records. */
@@ -43,6 +45,13 @@ export interface LoopTask {
    * states…). The loop adds `iteration`, `epoch` and `elapsed` to `state`.
    */
   save(): CheckpointContents<Record<string, unknown>>;
+  /**
+   * The first weight that is NaN or infinite after a step, or `null`. The
+   * loop calls it right after each step, before metrics, hooks or anything
+   * else reads the weights: a step can turn the weights NaN while its own
+   * losses (computed before the update) are still finite.
+   */
+  nonFiniteWeight?(): NonFiniteValue | null;
 }
 
 /** Why {@linkcode runLoop} stopped. */
@@ -112,7 +121,8 @@ export interface LoopOptions {
    */
   signal?: AbortSignal;
   /**
-   * Also stop that way on SIGINT and SIGTERM.
+   * Also stop that way on SIGINT and SIGTERM (see `interrupt.ts`: a second
+   * signal quits at once, one within a second of the first is a copy of it).
    * @default {false}
    */
   handleSignals?: boolean;
@@ -133,10 +143,23 @@ export interface LoopResult {
   epoch: number;
   /** Training seconds in total (including those before a resume). */
   elapsed: number;
+  /** When `reason` is `signal` because of SIGINT or SIGTERM: which one. */
+  stopSignal?: StopSignal;
   /** Iteration of the last checkpoint written, or `null` if none was written. */
   lastCheckpoint: number | null;
   /** When `reason` is `non-finite`: the first term that was NaN or infinite, and its value. */
   badTerm?: { name: string; value: number };
+  /**
+   * When `reason` is `non-finite` because a hook found a measure of iteration
+   * `iteration` NaN or infinite (a {@linkcode NonFiniteError}, e.g.
+   * `diagnostics.labelSensitivity`): its name and value.
+   */
+  badMeasure?: NonFiniteValue;
+  /**
+   * When `reason` is `non-finite` because a step left a weight NaN or
+   * infinite while its losses were finite: the first such weight and value.
+   */
+  badWeight?: NonFiniteValue;
   /**
    * When `reason` is `non-finite` because a checkpoint's tensor was (the last
    * update made the weights NaN or infinite before any loss showed it): the
@@ -151,12 +174,14 @@ export interface LoopResult {
  * Run iterations until the task's epochs are done, a budget ends, a signal
  * arrives or a loss is not finite.
  *
- * Phases of each iteration: step → finite check → metrics and progress →
- * hooks → periodic checkpoint → stop checks. A checkpoint is written at the
- * end unless the losses went non-finite: then the weights are already
- * corrupt, so the last good checkpoint is kept as it is. A checkpoint whose
- * tensors are not all finite is never written either: the run stops there
- * as `non-finite`.
+ * Phases of each iteration: step → finite checks (losses, then weights) →
+ * metrics and progress → hooks → periodic checkpoint → stop checks. Every
+ * non-finite value stops the run the same way, as `non-finite` with the
+ * value named and no checkpoint written, so the last good one is kept: a
+ * loss term (`badTerm`), a weight the step left NaN while its losses were
+ * finite (`badWeight`, checked before any hook reads the weights), a
+ * measure a hook throws as a {@linkcode NonFiniteError} (`badMeasure`), and a
+ * checkpoint tensor such as an optimizer slot (`badTensor`).
  *
  * @example A task that only counts
  * ```ts
@@ -184,27 +209,18 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     );
   }
 
-  let stopRequested = false;
-  const onSignal = () => {
-    if (stopRequested) {
-      // A second signal: leave now; the last checkpoint on disk is intact.
-      Deno.exit(130);
-    }
-    stopRequested = true;
-    options.progress?.message("voxlab: stopping after this iteration (again to quit at once)");
-  };
-  const signals: Deno.Signal[] = [];
-  for (const s of options.handleSignals ? ["SIGINT", "SIGTERM"] as const : []) {
-    try {
-      Deno.addSignalListener(s, onSignal);
-      signals.push(s);
-    } catch {
-      // Not every platform has every signal (Windows has no SIGTERM listener).
-    }
+  // Programmatic stops come as an abort; SIGINT and SIGTERM through a
+  // listener whose state is read without an event-loop turn.
+  let aborted = options.signal?.aborted ?? false;
+  const onAbort = () => void (aborted = true);
+  options.signal?.addEventListener("abort", onAbort);
+  let interrupts: Interrupts | null = null;
+  try {
+    if (options.handleSignals) interrupts = await listenForInterrupts();
+  } catch (e) {
+    options.signal?.removeEventListener("abort", onAbort);
+    throw e;
   }
-  options.signal?.addEventListener("abort", onSignal);
-  // Aborted before the loop began: no event will come.
-  if (options.signal?.aborted) stopRequested = true;
 
   const t0 = performance.now();
   const elapsed = () => (options.startElapsed ?? 0) + (performance.now() - t0) / 1000;
@@ -215,13 +231,15 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
   let reason: StopReason = "completed";
   let badTerm: { name: string; value: number } | undefined;
   let badTensor: { name: string; value: number } | undefined;
+  let badWeight: NonFiniteValue | undefined;
+  let badMeasure: NonFiniteValue | undefined;
 
   /** Write a checkpoint; false (and nothing written) when a tensor is not finite. */
   const save = async (): Promise<boolean> => {
     if (!checkpointPath) return true;
     const contents = task.save();
     for (const [name, t] of Object.entries(contents.tensors)) {
-      const i = t.data.findIndex((v) => !Number.isFinite(v));
+      const i = indexOfNonFinite(t.data);
       if (i >= 0) {
         badTensor = { name, value: t.data[i]! };
         return false;
@@ -234,7 +252,8 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       epoch: Math.floor(iteration / task.itersPerEpoch),
       elapsed: seconds,
     };
-    await writeCheckpoint(checkpointPath, contents);
+    if (interrupts) await interrupts.protect(() => writeCheckpoint(checkpointPath, contents));
+    else await writeCheckpoint(checkpointPath, contents);
     lastSave = performance.now();
     lastCheckpoint = iteration;
     await hooks.onCheckpoint?.(checkpointPath, iteration, seconds);
@@ -252,7 +271,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
         reason = "max-steps";
         break;
       }
-      if (stopRequested) {
+      if (aborted || interrupts?.requested) {
         reason = "signal";
         break;
       }
@@ -267,6 +286,7 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
         epoch: Math.floor(iteration / task.itersPerEpoch),
         iterInEpoch: iteration % task.itersPerEpoch,
       };
+      interrupts?.setIteration(iteration + 1);
       const stepStart = performance.now();
       const report = await task.step(position);
       const seconds = (performance.now() - stepStart) / 1000;
@@ -276,6 +296,12 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       if (bad) {
         reason = "non-finite";
         badTerm = { name: bad[0], value: bad[1] };
+        break;
+      }
+      const weight = task.nonFiniteWeight?.() ?? null;
+      if (weight) {
+        reason = "non-finite";
+        badWeight = weight;
         break;
       }
       iteration++;
@@ -293,9 +319,18 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       });
       options.progress?.update({ iteration, epoch: position.epoch + 1, terms: report.terms });
 
-      // Phase 4: hooks.
-      await hooks.onStepEnd?.({ ...position, report });
-      if (position.iterInEpoch === task.itersPerEpoch - 1) await hooks.onEpochEnd?.(position.epoch);
+      // Phase 4: hooks. A measure they find non-finite stops the run like a loss.
+      try {
+        await hooks.onStepEnd?.({ ...position, report });
+        if (position.iterInEpoch === task.itersPerEpoch - 1) {
+          await hooks.onEpochEnd?.(position.epoch);
+        }
+      } catch (e) {
+        if (!(e instanceof NonFiniteError)) throw e;
+        reason = "non-finite";
+        badMeasure = e.bad;
+        break;
+      }
 
       // Phase 5: periodic checkpoint.
       if (performance.now() - lastSave >= checkpointMs && !(await save())) {
@@ -304,16 +339,16 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
       }
 
       // Phase 6: yield to the event loop. An iteration on wasm resolves its
-      // awaits as microtasks, so without a macrotask turn here a SIGINT or
-      // SIGTERM listener would not run until the next file write.
+      // awaits as microtasks, so without a macrotask turn here an abort
+      // would not be seen until the next file write.
       await new Promise((resolve) => setTimeout(resolve, 0));
     }
     if (reason !== "non-finite" && lastCheckpoint !== iteration && !(await save())) {
       reason = "non-finite";
     }
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    options.signal?.removeEventListener("abort", onSignal);
+    interrupts?.close();
+    options.signal?.removeEventListener("abort", onAbort);
     options.progress?.done();
   }
   const result: LoopResult = {
@@ -324,7 +359,11 @@ export async function runLoop(task: LoopTask, options: LoopOptions = {}): Promis
     lastCheckpoint,
     lastTerms,
   };
+  const stopSignal = interrupts?.requested;
+  if (reason === "signal" && stopSignal) result.stopSignal = stopSignal;
   if (badTerm) result.badTerm = badTerm;
   if (badTensor) result.badTensor = badTensor;
+  if (badWeight) result.badWeight = badWeight;
+  if (badMeasure) result.badMeasure = badMeasure;
   return result;
 }

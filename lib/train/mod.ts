@@ -14,3 +14,5 @@ export * from "./export_weights.ts";
 export * from "./metrics.ts";
 export * from "./progress.ts";
 export * from "./lean_grads.ts";
+export * from "./non_finite.ts";
+export * from "./checkpoint_state.ts";

@@ -81,6 +81,26 @@ function formatValue(v: number): string {
 }
 
 /**
+ * Terms in the order that matters when a line is cut: the weighted totals
+ * (`G.total`, `D.total`), then the generator's terms, then the critic's,
+ * then anything else, each group in its given order.
+ *
+ * @example
+ * ```ts
+ * import { orderTerms } from "./progress.ts";
+ * const order = orderTerms(["D.adversarial", "D.total", "G.adversarial", "G.total"]);
+ * console.assert(order.join() === "G.total,D.total,G.adversarial,D.adversarial");
+ * ```
+ */
+export function orderTerms(names: readonly string[]): string[] {
+  const rank = (k: string) =>
+    k === "G.total" ? 0 : k === "D.total" ? 1 : k.startsWith("G.") ? 2 : k.startsWith("D.") ? 3 : 4;
+  return names.map((k, i) => [k, i] as const)
+    .sort((a, b) => rank(a[0]) - rank(b[0]) || a[1] - b[1])
+    .map(([k]) => k);
+}
+
+/**
  * Render one progress line.
  *
  * @example
@@ -101,7 +121,10 @@ export function formatProgress(
   const width = 20;
   const filled = Math.round(frac * width);
   const bar = "█".repeat(filled) + "░".repeat(width - filled);
-  const terms = Object.entries(state.terms).map(([k, v]) => `${k} ${formatValue(v)}`).join(" ");
+  const terms = orderTerms(Object.keys(state.terms)).map((k) =>
+    `${k} ${formatValue(state.terms[k]!)}`
+  )
+    .join(" ");
   const eta = rate > 0 ? formatDuration((total - state.iteration) / rate) : "?";
   const speed = rate >= 1 || rate === 0 ? rate.toFixed(2) : rate.toPrecision(2);
   // Speed and ETA come before the terms, so that cutting a long line keeps them.
@@ -132,6 +155,9 @@ export class ProgressBar {
   /** The state on screen: the last update's, or the start's before any. */
   #shown: ProgressState | null = null;
   #updates = 0;
+  /** Smoothed seconds per iteration, from the second update on. */
+  #ema: number | null = null;
+  #lastUpdate: number | null = null;
 
   /** Create a display; nothing is written until the first {@linkcode ProgressBar.update}. */
   constructor(options: ProgressBarOptions) {
@@ -165,8 +191,20 @@ export class ProgressBar {
     this.#lastPrint = this.#options.now();
   }
 
-  /** Iterations per second since {@linkcode ProgressBar.start}. */
+  /**
+   * Iterations per second, smoothed: an exponential moving average of the
+   * seconds per iteration (weight 0.05 for each new one, about the last 20),
+   * with the first iteration of this process (warm-up) left out once others
+   * follow. The plain average since the start made the ETA of a full run
+   * swing between 2 and 6 days as diagnostics and checkpoints came and went.
+   */
   get rate(): number {
+    if (this.#ema !== null) return this.#ema > 0 ? 1 / this.#ema : 0;
+    return this.#meanRate;
+  }
+
+  /** Iterations per second since {@linkcode ProgressBar.start}. */
+  get #meanRate(): number {
     if (this.#start === null || this.#last === null) return 0;
     const seconds = (this.#options.now() - this.#start) / 1000;
     const done = this.#last.iteration - this.#startIteration;
@@ -176,9 +214,15 @@ export class ProgressBar {
   /** Show the state after an iteration. */
   update(state: ProgressState): void {
     if (this.#start === null) this.start(state.iteration - 1, state.epoch);
+    const now = this.#options.now();
+    const steps = state.iteration - (this.#last?.iteration ?? state.iteration);
+    if (this.#lastUpdate !== null && steps > 0) {
+      const per = (now - this.#lastUpdate) / 1000 / steps;
+      this.#ema = this.#ema === null ? per : 0.95 * this.#ema + 0.05 * per;
+    }
+    this.#lastUpdate = now;
     this.#last = this.#shown = state;
     this.#updates++;
-    const now = this.#options.now();
     const print = this.#updates === 1 || now - this.#lastPrint >= this.#options.intervalMs;
     if (print && !this.#line.inPlace) this.#lastPrint = now;
     this.#line.show(this.#format(state), print);

@@ -13,8 +13,18 @@
 
 import { appendJsonl } from "../../jsonl.ts";
 import { CollapseDetector, type CollapseDetectorOptions } from "./measures.ts";
+import { NonFiniteError } from "../../train/non_finite.ts";
 import type { Canvas } from "../png.ts";
 import { plotConversionGrid } from "../plots.ts";
+
+const existsSync = (path: string) => {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+};
 import { type DiagnosticsProbe, type DiagnosticsRecord, evaluateDiagnostics } from "./evaluate.ts";
 import { DIAGNOSTICS_FILES, formatDiagnostics, formatFigure } from "./records.ts";
 import { diagnosticsMarkdown, plotDiagnostics } from "./report.ts";
@@ -59,6 +69,11 @@ export interface DiagnosticsMonitorOptions extends CollapseDetectorOptions {
    */
   dir?: string | null;
   /**
+   * Spectrogram axes in seconds and kHz (`hop / sampleRate`, `sampleRate / frame length`).
+   * @default {frames and bins}
+   */
+  axes?: { secondsPerFrame?: number; hzPerBin?: number };
+  /**
    * Called by {@linkcode DiagnosticsMonitor.dispose} to free what the probe holds.
    * @default {undefined}
    */
@@ -95,6 +110,7 @@ export class DiagnosticsMonitor {
   #lastEval: number;
   readonly #path: string | null;
   readonly #pictures: string | null;
+  readonly #axes: { secondsPerFrame?: number; hzPerBin?: number };
   readonly #log: ((line: string) => void) | undefined;
   readonly #release: (() => void) | undefined;
 
@@ -120,6 +136,7 @@ export class DiagnosticsMonitor {
     const dir = options.dir ?? null;
     this.#path = options.path ?? (dir ? `${dir}/${DIAGNOSTICS_FILES.records}` : null);
     this.#pictures = dir ? `${dir}/${DIAGNOSTICS_FILES.pictures}` : null;
+    this.#axes = options.axes ?? {};
     if (dir) Deno.mkdirSync(dir, { recursive: true });
     this.#log = options.log;
     this.#release = options.release;
@@ -142,6 +159,10 @@ export class DiagnosticsMonitor {
   evaluate(iteration: number): DiagnosticsRecord {
     const base = evaluateDiagnostics(this.probe, iteration);
     this.#lastEval = this.#now();
+    // A measure that is not finite stops training the way a NaN loss does (the loop catches it).
+    for (const key of ["labelSensitivity", "identityDistance"] as const) {
+      if (!Number.isFinite(base[key])) throw new NonFiniteError(`diagnostics.${key}`, base[key]);
+    }
     const warning = this.detector.update({
       iteration,
       labelSensitivity: base.labelSensitivity,
@@ -173,10 +194,13 @@ export class DiagnosticsMonitor {
         formatFigure(record.labelSensitivity)
       }${record.collapsed ? " (COLLAPSED)" : ""}`,
       cellSize: 128,
+      ...this.#axes,
       ...(p.sourceLabels ? { sourceLabels: p.sourceLabels } : {}),
       ...(p.sourceNames ? { sourceNames: p.sourceNames } : {}),
     }).toPng();
-    if (this.records.length === 1) Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.first}`, grid);
+    // The first evaluation of the run, not of this process: a resumed run keeps its picture.
+    const first = `${dir}/${DIAGNOSTICS_FILES.first}`;
+    if (!existsSync(first)) Deno.writeFileSync(first, grid);
     Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.last}`, grid);
     Deno.writeFileSync(`${dir}/${DIAGNOSTICS_FILES.curves}`, this.plot().toPng());
   }

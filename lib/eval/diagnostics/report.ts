@@ -110,30 +110,43 @@ export function plotDiagnostics(
   options: { threshold?: number } = {},
 ): Canvas {
   const x = records.map((r) => r.iteration);
+  const threshold = options.threshold ?? DEFAULT_COLLAPSE_THRESHOLD;
   const panels: LinePanel[] = [
     {
       title: "label sensitivity",
       x,
       y: records.map((r) => r.labelSensitivity),
-      reference: options.threshold ?? DEFAULT_COLLAPSE_THRESHOLD,
+      reference: threshold,
+      referenceLabel: `collapse threshold ${threshold}`,
+      yLabel: "sensitivity / spread",
     },
-    { title: "identity distance", x, y: records.map((r) => r.identityDistance) },
+    {
+      title: "identity distance",
+      x,
+      y: records.map((r) => r.identityDistance),
+      yLabel: "mean |G(x,c) - x|",
+    },
   ];
   for (const name of new Set(records.flatMap((r) => Object.keys(r.accuracy)))) {
     panels.push({
       title: `accuracy (${name})`,
       x,
       y: records.map((r) => r.accuracy[name] ?? NaN),
+      yLabel: "fraction correct",
+      yRange: [0, 1],
     });
   }
   if (records.some((r) => r.mcd)) {
     panels.push({
-      title: "MCD converted [dB]",
+      title: "MCD to the target speaker",
       x,
       y: records.map((r) => r.mcd?.converted ?? NaN),
+      label: "converted",
+      second: { label: "source", y: records.map((r) => r.mcd?.source ?? NaN) },
+      yLabel: "MCD [dB]",
     });
   }
-  return plotLinePanels(panels, { yLabel: "value", smooth: 1 });
+  return plotLinePanels(panels, { smooth: 1 });
 }
 
 /**
@@ -165,8 +178,8 @@ export async function diagnosticsSection(dir: string): Promise<string> {
     });
   for (
     const [file, caption] of [
-      [DIAGNOSTICS_FILES.first, "at the first evaluation"],
-      [DIAGNOSTICS_FILES.last, "at the last evaluation"],
+      [DIAGNOSTICS_FILES.first, `at the first evaluation (iteration ${records[0]?.iteration})`],
+      [DIAGNOSTICS_FILES.last, `at the last evaluation (iteration ${records.at(-1)?.iteration})`],
     ] as const
   ) {
     if (await exists(`${pics}/${file}`)) {

@@ -57,7 +57,12 @@ export function createDiagnosticsMonitor(
         ((performance.now() - t0) / 1000).toFixed(1)
       } s`,
   );
-  return new DiagnosticsMonitor(p, { ...options, release: () => built.dispose() });
+  const f = dataset.features;
+  return new DiagnosticsMonitor(p, {
+    axes: { secondsPerFrame: f.hop / f.sampleRate, hzPerBin: f.sampleRate / (2 * f.bins) },
+    ...options,
+    release: () => built.dispose(),
+  });
 }
 
 /** What {@linkcode startTrainingDiagnostics} returns: safe to call even when diagnostics are off. */
