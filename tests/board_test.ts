@@ -351,6 +351,21 @@ Deno.test("board: ablate.json files are found, checked and served", async () => 
     const ok1 = await (await get(board, "/api/ablate?path=ablate.json")).json();
     equal(ok1.ablation.title, "9ada9179 vs 47c97768");
     equal(ok1.ablation.confidence, 0.95);
+    deepEqual(ok1.ablation.seeds, good.seeds);
+    // Run paths are relative to the file's folder (as deno task ablate writes them): the
+    // page gets ids relative to the root.
+    await Deno.mkdir(join(root, "abl"), { recursive: true });
+    await Deno.writeTextFile(
+      join(root, "abl/ablate.json"),
+      JSON.stringify({
+        ...good,
+        seeds: [{ seed: 0, base: "../47c97768/20260101-000000", ablation: null }],
+      }),
+    );
+    const nested = await (await get(board, "/api/ablate?path=abl%2Fablate.json")).json();
+    deepEqual(nested.ablation.seeds, [
+      { seed: 0, base: "47c97768/20260101-000000", ablation: null },
+    ]);
     const bad = await get(board, "/api/ablate?path=bad%2Fx.ablate.json");
     equal(bad.status, 422);
     match(await bad.text(), /differences\[0\]: low is above high/);

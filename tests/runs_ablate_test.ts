@@ -1,4 +1,6 @@
 import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
+import { relative } from "node:path";
+import { parseAblation } from "../lib/board/ablate.ts";
 import { AblateError, pairedStats, runAblation } from "../lib/runs/ablate.ts";
 import type { PointJob, PointOutcome } from "../lib/runs/point.ts";
 import { main as ablateMain } from "../tasks/ablate.ts";
@@ -101,9 +103,25 @@ Deno.test("runAblation pairs seeds, reports paired statistics and resumes only m
     match(second.markdown, /collapse warning fired \(seeds\) \| 4 \| 0 of 4 \| 4 of 4/);
     match(second.markdown, /paired t-test/);
     const json = JSON.parse(await Deno.readTextFile(second.files.json));
-    deepEqual(json.seeds, [0, 1, 2, 3]);
+    deepEqual(json.seeds.map((s: { seed: number }) => s.seed), [0, 1, 2, 3]);
     equal(json.diagnostics[0].test.name, "paired t-test (two-sided)");
-    equal(json.curves[1].ablation.iteration.length, 3);
+    // The board reads the same file: its format, run paths from the file's folder, curves.
+    const board = parseAblation(json);
+    equal(board.base, "47c97768");
+    equal(board.ablation, "9ada9179");
+    equal(board.seeds.length, 4);
+    for (const s of board.seeds) {
+      for (const arm of ["base", "ablation"] as const) {
+        const runDir = second.runs[s.seed]![arm].runDir;
+        equal(s[arm], runDir === null ? null : relative(out, runDir));
+      }
+    }
+    const curve = board.curves.find((c) => c.seed === 1 && c.arm === "ablation")!;
+    equal(curve.metric, "labelSensitivity");
+    equal(curve.points.length, 3);
+    const ls0 = board.differences.find((d) => d.metric === "labelSensitivity")!;
+    equal(ls0.mean, ls.difference.mean);
+    equal(ls0.low, ls.difference.t.low);
     const png = await Deno.readFile(second.files.png);
     deepEqual([...png.slice(1, 4)], [80, 78, 71]); // "PNG"
 

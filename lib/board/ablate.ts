@@ -23,8 +23,8 @@
  * }
  * ```
  *
- * - `seeds[].base` / `seeds[].ablation`: run ids (paths relative to the runs
- *   directory) of the paired runs; the page draws their curves from the runs'
+ * - `seeds[].base` / `seeds[].ablation`: the paired runs' directories, relative
+ *   to the folder holding the file; the page draws their curves from the runs'
  *   own `metrics.jsonl` / `diagnostics.jsonl`. Either may be null.
  * - `curves` (optional): per-seed curves given inline, for runs not in the folder.
  * - `differences`: per metric, the mean paired difference ablation − base over

@@ -73,8 +73,9 @@ export interface RunSummary {
 /** Options for {@linkcode RunIndex}. */
 export interface RunIndexOptions {
   /**
-   * Folder levels searched below the runs directory.
-   * @default {4}
+   * Folder levels searched below the runs directory: 6 reaches an ablation's runs
+   * (`ablations/<name>/<arm>/seed-<s>/<id>/<stamp>`); the search stops at a run folder.
+   * @default {6}
    */
   depth?: number;
   /**
@@ -144,7 +145,7 @@ export class RunIndex {
   /** An index of `root` (scanned by {@linkcode scan}). */
   constructor(root: string, options: RunIndexOptions = {}) {
     this.root = root;
-    this.#depth = options.depth ?? 4;
+    this.#depth = options.depth ?? 6;
     this.#staleMinutes = options.staleMinutes ?? 30;
   }
 

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { extname, join, relative } from "node:path";
+import { dirname, extname, join, relative } from "node:path";
 import {
   DEFAULT_COLLAPSE_PATIENCE,
   DEFAULT_COLLAPSE_THRESHOLD,
@@ -349,7 +349,16 @@ export function createBoard(root: string, options: BoardOptions = {}): Board {
         throw new HttpError(422, `Cannot read '${rel}': ${(e as Error).message}`);
       }
       try {
-        return json({ path: relative(index.root, real), ablation: parseAblation(parsed) });
+        const ablation = parseAblation(parsed);
+        // Run paths in the file are relative to its folder (deno task ablate writes
+        // them so); the page asks for runs by their id, relative to the root.
+        const fromRoot = (run: string | null) =>
+          run === null ? null : relative(index.root, join(dirname(real), run));
+        for (const s of ablation.seeds) {
+          s.base = fromRoot(s.base);
+          s.ablation = fromRoot(s.ablation);
+        }
+        return json({ path: relative(index.root, real), ablation });
       } catch (e) {
         throw new HttpError(422, `Cannot read '${rel}': ${(e as Error).message}`);
       }

@@ -29,9 +29,17 @@
  * continues the unfinished ones from their checkpoints (`--resume`, with the
  * rest of the budget), so only missing or unfinished seeds train.
  *
- * `ablate.json` fields:
- * - `base`, `ablation`: `{ file, id }` of the two experiments;
- * - `seeds`: the seeds; `budget`: `{ maxSteps?, maxSeconds? }`; `trainArgs`: extra flags;
+ * `ablate.json` is the board's ablation format (`voxlab-ablate/1`, specified in
+ * `lib/board/ablate.ts`, so `deno task board` shows it) plus the details:
+ * - `format`, `title`; `base`, `ablation`: the experiment ids; `confidence`: 0.95;
+ * - `seeds`: per seed, `{ seed, base, ablation }`, each the run directory relative to
+ *   the file's folder, or null;
+ * - `curves`: `{ metric: "labelSensitivity", seed, arm, points: [[iteration, value]] }`
+ *   per seed and arm;
+ * - `differences`: per diagnostic, `{ metric, mean, low, high, n }`: the paired
+ *   difference ablation − base with its 95% paired t interval;
+ * - `files`: `{ base, ablation }`, the experiment files; `budget`: `{ maxSteps?, maxSeconds? }`;
+ *   `trainArgs`: extra flags;
  * - `runs`: per seed, `{ seed, base, ablation }` with each side's `{ runDir, status,
  *   iteration, code, collapsed }` (`collapsed`: the collapse warning fired);
  * - `diagnostics`: per diagnostic (`labelSensitivity`, `identityDistance`,
@@ -41,14 +49,12 @@
  *   test: { name: "paired t-test (two-sided)", t, df, p }, values: { base: number[],
  *   ablation: number[] } }` — values of the final evaluation of each seed, in seed order;
  *   `MeanInterval` is `{ n, mean, sd, low, high }` (95% t interval);
- * - `collapse`: `{ base, ablation }`: seeds in which the warning fired;
- * - `curves`: per seed, `{ seed, base, ablation }`, each `{ iteration: number[],
- *   labelSensitivity: number[] }`.
+ * - `collapse`: `{ base, ablation }`: seeds in which the warning fired.
  *
  * @module
  */
 
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
 import { DIAGNOSTICS_FILES, readDiagnostics } from "../eval/diagnostics/records.ts";
 import { DEFAULT_COLLAPSE_THRESHOLD } from "../eval/diagnostics/measures.ts";
@@ -456,13 +462,37 @@ export async function runAblation(
     ),
   ]);
   await Deno.writeFile(files.png, picture.toPng());
+  const fromFile = (dir: string | null) => dir === null ? null : relative(options.out, dir);
   await Deno.writeTextFile(
     files.json,
     JSON.stringify(
       {
-        base: { file: baseFile, id: ids.base },
-        ablation: { file: ablationFile, id: ids.ablation },
-        seeds,
+        format: "voxlab-ablate/1",
+        title: `${ids.ablation} vs. ${ids.base}, ${options.seeds} seeds`,
+        base: ids.base,
+        ablation: ids.ablation,
+        confidence: 0.95,
+        seeds: runs.map((r) => ({
+          seed: r.seed,
+          base: fromFile(r.base.runDir),
+          ablation: fromFile(r.ablation.runDir),
+        })),
+        curves: curves.flatMap((c) =>
+          (["base", "ablation"] as const).map((arm) => ({
+            metric: "labelSensitivity",
+            seed: c.seed,
+            arm,
+            points: c[arm].iteration.map((it, i) => [it, c[arm].labelSensitivity[i]!]),
+          }))
+        ),
+        differences: diagnostics.map((d) => ({
+          metric: d.name,
+          mean: d.difference.mean,
+          low: d.difference.t.low,
+          high: d.difference.t.high,
+          n: d.n,
+        })),
+        files: { base: baseFile, ablation: ablationFile },
         budget: {
           ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
           ...(options.maxSeconds !== undefined ? { maxSeconds: options.maxSeconds } : {}),
@@ -471,7 +501,6 @@ export async function runAblation(
         runs,
         diagnostics,
         collapse,
-        curves,
       },
       (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v),
       2,
