@@ -25,9 +25,14 @@ import {
 } from "../lib/runs/slurm/mod.ts";
 import { readMetrics } from "../lib/train/metrics.ts";
 import { main as sweepMain } from "../tasks/sweep.ts";
+import { main as ablateMain } from "../tasks/ablate.ts";
+import { parseAblation } from "../lib/board/ablate.ts";
+import { runAblationOnSlurm } from "../lib/runs/ablate.ts";
+import { captured } from "./capture.ts";
 import { tinyTrainArgs, writeTinyCorpus } from "./tiny_corpus.ts";
 
 const EXPERIMENT = new URL("../experiments/9ada9179.ts", import.meta.url).pathname;
+const BASE = new URL("../experiments/47c97768.ts", import.meta.url).pathname;
 const unavailable = await slurmUnavailable();
 const required = Deno.env.get("VOXLAB_REQUIRE_SLURM") === "1";
 const skipped = unavailable !== null && !required;
@@ -399,4 +404,93 @@ Deno.test("slurm: the job script refuses what SLURM cannot take", () => {
   fails(() => jobScript([point], env, { sbatch: ["account=x"] }), /expected one sbatch option/);
   // Without --time there is no signal line: only the time limit's own SIGTERM.
   ok(!jobScript([point], env, { signalSeconds: 30 }).includes("#SBATCH --signal"));
+});
+
+Deno.test({
+  name:
+    "slurm: deno task ablate --launcher slurm runs 2 seeds × 2 experiments as one array and ends with the statistics" +
+    skipNote,
+  ...cluster,
+  fn: async () => {
+    assertSlurm();
+    const dir = await Deno.makeTempDir({ prefix: "voxlab-slurm-ablate-" });
+    try {
+      const options = {
+        seeds: 2,
+        out: dir,
+        maxSteps: 3,
+        parallel: 2,
+        trainArgs: tinyArgs([]),
+        resamples: 500,
+        interval: 500,
+        log: () => {},
+        progress: () => {},
+      };
+      const { launch, result } = await runAblationOnSlurm(BASE, EXPERIMENT, options);
+      equal(launch.outcome, "finished");
+      match(await Deno.readTextFile(join(dir, "sweep.sbatch")), /^#SBATCH --array=0-3%2$/m);
+      deepEqual(launch.points.map((p) => p.point.name), [
+        "base-seed-0",
+        "ablation-seed-0",
+        "base-seed-1",
+        "ablation-seed-1",
+      ]);
+      ok(result !== null);
+      for (const r of result.runs) {
+        for (const side of ["base", "ablation"] as const) {
+          equal(r[side].code, 0);
+          equal(r[side].iteration, 3);
+          ok(r[side].runDir!.startsWith(join(dir, side, `seed-${r.seed}`)), r[side].runDir!);
+        }
+      }
+      // The same paired layout as a local ablation: the board reads its ablate.json.
+      const board = parseAblation(JSON.parse(await Deno.readTextFile(result.files.json)));
+      equal(board.seeds.length, 2);
+
+      // Again: every run is done, nothing is submitted, the statistics come back.
+      const again = await runAblationOnSlurm(BASE, EXPERIMENT, options);
+      equal(again.launch.outcome, "nothing-to-do");
+      ok(again.result !== null);
+      // Another ablation into the same directory is refused.
+      await rejects(
+        () => runAblationOnSlurm(BASE, EXPERIMENT, { ...options, maxSteps: 5 }),
+        /holds another one/,
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("slurm: ablate --launcher slurm --dry-run prints one task per seed and side, submits nothing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "voxlab-slurm-ablate-dry-" });
+  try {
+    const out = join(dir, "a");
+    const { value: code, out: stdout, err } = await captured(() =>
+      ablateMain([
+        BASE,
+        EXPERIMENT,
+        "--seeds",
+        "2",
+        "--max-steps",
+        "4",
+        "--launcher",
+        "slurm",
+        "--time",
+        "10",
+        "--dry-run",
+        "--out",
+        out,
+      ])
+    );
+    equal(code, 0, err);
+    match(stdout, /#SBATCH --array=0-3/);
+    for (const name of ["base/seed-0", "ablation/seed-0", "base/seed-1", "ablation/seed-1"]) {
+      ok(stdout.includes(join(out, name)), `${name} in:\n${stdout}`);
+    }
+    match(stdout, /trainer\.seed=1 --max-steps 4/);
+    await rejects(() => Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -54,7 +54,7 @@
  * @module
  */
 
-import { join, relative } from "node:path";
+import { join, relative, resolve } from "node:path";
 import type { DiagnosticsRecord } from "../eval/diagnostics/evaluate.ts";
 import { DIAGNOSTICS_FILES, readDiagnostics } from "../eval/diagnostics/records.ts";
 import { DEFAULT_COLLAPSE_THRESHOLD } from "../eval/diagnostics/measures.ts";
@@ -64,6 +64,8 @@ import { type MeanInterval, meanInterval, pairedBootstrap, pairedTTest } from ".
 import { loadExperiment } from "../experiment/load.ts";
 import { findRunDir, localRunner, type PointRunner, runPool } from "./point.ts";
 import type { RunInfo } from "./report.ts";
+import { attachSlurm, type LaunchOptions, type LaunchResult, runOnSlurm } from "./slurm/launch.ts";
+import type { SlurmPoint } from "./slurm/script.ts";
 import { readRunInfo } from "./run_dir.ts";
 
 /** An ablation could not be set up; the message is one line meant for the user. */
@@ -279,17 +281,19 @@ export function ablationMarkdown(
   return lines.join("\n");
 }
 
-/**
- * Train both experiments over the seeds (resuming unfinished ones), then
- * compute, print-ready and write the statistics.
- *
- * @throws {AblateError} for a bad seed count or parallelism, or a missing experiment file.
- */
-export async function runAblation(
+/** The checked settings shared by the local and the SLURM route. */
+interface Prepared {
+  ids: Record<"base" | "ablation", string>;
+  parallel: number;
+  seeds: number[];
+  log: (line: string) => void;
+}
+
+async function prepare(
   baseFile: string,
   ablationFile: string,
   options: AblateOptions,
-): Promise<AblateResult> {
+): Promise<Prepared> {
   if (!Number.isInteger(options.seeds) || options.seeds < 2) {
     throw new AblateError(
       `Cannot run ablation: --seeds must be an integer of at least 2, got ${options.seeds}`,
@@ -310,9 +314,29 @@ export async function runAblation(
     }
   }
   const log = options.log ?? ((l: string) => console.log(l));
+  const seeds = Array.from({ length: options.seeds }, (_, i) => i);
+  return { ids, parallel, seeds, log };
+}
+
+/** A seed's run directory's parent: `<out>/<side>/seed-<s>`. */
+function seedDir(out: string, side: "base" | "ablation", seed: number): string {
+  return join(out, side, `seed-${seed}`);
+}
+
+/**
+ * Train both experiments over the seeds (resuming unfinished ones), then
+ * compute, print-ready and write the statistics.
+ *
+ * @throws {AblateError} for a bad seed count or parallelism, or a missing experiment file.
+ */
+export async function runAblation(
+  baseFile: string,
+  ablationFile: string,
+  options: AblateOptions,
+): Promise<AblateResult> {
+  const { ids, parallel, seeds, log } = await prepare(baseFile, ablationFile, options);
   const runner = options.runner ?? localRunner();
   const live = (options.live ?? false) && parallel === 1;
-  const seeds = Array.from({ length: options.seeds }, (_, i) => i);
   await Deno.mkdir(options.out, { recursive: true });
 
   // Jobs: seed by seed, base then ablation, so that a stopped ablation has whole pairs first.
@@ -323,7 +347,7 @@ export async function runAblation(
     `ablate: ${ids.ablation} vs. ${ids.base}, ${options.seeds} seeds, ${parallel} at a time, into ${options.out}`,
   );
   const outcomes = await runPool(jobs, parallel, async ({ seed, side }) => {
-    const out = join(options.out, side, `seed-${seed}`);
+    const out = seedDir(options.out, side, seed);
     const file = side === "base" ? baseFile : ablationFile;
     const existing = await findRunDir(out);
     let info: RunInfo | null = null;
@@ -365,13 +389,27 @@ export async function runAblation(
     return { seed, side, code: r.code };
   });
 
+  return await collect(baseFile, ablationFile, options, { ids, parallel, seeds, log }, outcomes);
+}
+
+/**
+ * Compute, print-ready and write the statistics of the runs under
+ * `options.out`, with the exit codes known from this invocation.
+ */
+async function collect(
+  baseFile: string,
+  ablationFile: string,
+  options: AblateOptions,
+  { ids, seeds }: Prepared,
+  outcomes: readonly { seed: number; side: "base" | "ablation"; code: number }[],
+): Promise<AblateResult> {
   // Collect each run's diagnostics.
   const runs: AblateResult["runs"] = [];
   const records: Record<"base" | "ablation", DiagnosticsRecord[][]> = { base: [], ablation: [] };
   for (const seed of seeds) {
     const row = { seed } as AblateResult["runs"][number];
     for (const side of ["base", "ablation"] as const) {
-      const runDir = await findRunDir(join(options.out, side, `seed-${seed}`));
+      const runDir = await findRunDir(seedDir(options.out, side, seed));
       let info: RunInfo | null = null;
       let recs: DiagnosticsRecord[] = [];
       if (runDir) {
@@ -517,4 +555,160 @@ function curveOf(recs: readonly DiagnosticsRecord[]): {
     iteration: recs.map((r) => r.iteration),
     labelSensitivity: recs.map((r) => r.labelSensitivity),
   };
+}
+
+/** Options of {@linkcode runAblationOnSlurm}: an ablation's, plus the SLURM launcher's. */
+export interface SlurmAblateOptions
+  extends Omit<AblateOptions, "runner" | "live">, Omit<LaunchOptions, "dir" | "parallel" | "log"> {}
+
+/** What {@linkcode runAblationOnSlurm} and {@linkcode attachSlurmAblation} return. */
+export interface SlurmAblateResult {
+  /** What the launcher did, and every run's state (array index = seed × 2, +1 for the ablation). */
+  launch: LaunchResult;
+  /** The statistics, or null while the job still runs (detached, submitted, dry run). */
+  result: AblateResult | null;
+}
+
+/** What an ablation on SLURM keeps in its directory, so `--attach` and a re-run know it. */
+interface SlurmAblationPlan {
+  base: string;
+  ablation: string;
+  seeds: number;
+  maxSteps?: number;
+  maxSeconds?: number;
+  trainArgs: string[];
+}
+
+/** The file holding a SLURM ablation's plan. */
+export const SLURM_ABLATION_PLAN = "ablate-slurm.json";
+
+/** One array task per seed and side: index `2·seed` for the base, `2·seed + 1` for the ablation. */
+function slurmPoints(plan: SlurmAblationPlan, out: string): SlurmPoint[] {
+  const budget = [
+    ...(plan.maxSteps !== undefined ? ["--max-steps", String(plan.maxSteps)] : []),
+    ...(plan.maxSeconds !== undefined ? ["--max-time", `${Math.ceil(plan.maxSeconds)}s`] : []),
+  ];
+  return Array.from(
+    { length: plan.seeds },
+    (_, seed) =>
+      (["base", "ablation"] as const).map((side, i) => ({
+        index: 2 * seed + i,
+        name: `${side}-seed-${seed}`,
+        out: seedDir(out, side, seed),
+        args: [plan[side], "--set", `trainer.seed=${seed}`, ...budget, ...plan.trainArgs],
+      })),
+  ).flat();
+}
+
+async function finishOnSlurm(
+  plan: SlurmAblationPlan,
+  options: AblateOptions,
+  prepared: Prepared,
+  launch: LaunchResult,
+): Promise<SlurmAblateResult> {
+  if (!["finished", "cancelled", "nothing-to-do"].includes(launch.outcome)) {
+    return { launch, result: null };
+  }
+  const outcomes = launch.points.map((p) => ({
+    seed: Math.floor(p.point.index / 2),
+    side: p.point.index % 2 === 0 ? "base" as const : "ablation" as const,
+    code: p.status.state === "done" ? 0 : p.status.exitCode || 1,
+  }));
+  return { launch, result: await collect(plan.base, plan.ablation, options, prepared, outcomes) };
+}
+
+/**
+ * {@linkcode runAblation} on SLURM: every seed of both experiments as one job
+ * array (`lib/runs/slurm/`, `parallel` at a time), watched unless detached,
+ * then the same statistics and files. The output directory has the local
+ * layout, so either route can continue the other's ablation; re-running
+ * submits only the runs that are missing, failed or unfinished.
+ *
+ * @throws {AblateError} for bad settings, or a directory holding another ablation.
+ * @throws {SlurmError} for bad SLURM options, SLURM not answering, or sbatch refusing.
+ */
+export async function runAblationOnSlurm(
+  baseFile: string,
+  ablationFile: string,
+  options: SlurmAblateOptions,
+): Promise<SlurmAblateResult> {
+  const prepared = await prepare(baseFile, ablationFile, options);
+  const out = resolve(options.out);
+  const plan: SlurmAblationPlan = {
+    base: resolve(baseFile),
+    ablation: resolve(ablationFile),
+    seeds: options.seeds,
+    ...(options.maxSteps !== undefined ? { maxSteps: options.maxSteps } : {}),
+    ...(options.maxSeconds !== undefined ? { maxSeconds: options.maxSeconds } : {}),
+    trainArgs: [...(options.trainArgs ?? [])],
+  };
+  const before = await readSlurmPlan(out);
+  if (before && JSON.stringify(before) !== JSON.stringify(plan)) {
+    throw new AblateError(
+      `Cannot run ablation into '${out}': it holds another one (its ${SLURM_ABLATION_PLAN} names ` +
+        "other experiments, seeds, budget or arguments); choose another --out",
+    );
+  }
+  prepared.log(
+    `ablate: ${prepared.ids.ablation} vs. ${prepared.ids.base}, ${options.seeds} seeds on SLURM, into ${out}`,
+  );
+  if (!options.dryRun) {
+    await Deno.mkdir(out, { recursive: true });
+    await Deno.writeTextFile(join(out, SLURM_ABLATION_PLAN), JSON.stringify(plan, null, 2) + "\n");
+  }
+  const launch = await runOnSlurm(slurmPoints(plan, out), {
+    ...options,
+    dir: out,
+    log: prepared.log,
+    ...(options.parallel !== undefined ? { parallel: prepared.parallel } : {}),
+  });
+  return await finishOnSlurm(plan, { ...options, out }, prepared, launch);
+}
+
+/**
+ * Watch the SLURM job of the ablation in `dir` again and end with its statistics.
+ *
+ * @throws {AblateError} when `dir` holds no SLURM ablation.
+ */
+export async function attachSlurmAblation(
+  dir: string,
+  options: Omit<LaunchOptions, "dir"> & { resamples?: number } = {},
+): Promise<SlurmAblateResult> {
+  const out = resolve(dir);
+  const plan = await readSlurmPlan(out);
+  if (!plan) throw new AblateError(`Cannot attach: '${out}' holds no ${SLURM_ABLATION_PLAN}`);
+  const ablateOptions: AblateOptions = {
+    seeds: plan.seeds,
+    out,
+    ...(plan.maxSteps !== undefined ? { maxSteps: plan.maxSteps } : {}),
+    ...(plan.maxSeconds !== undefined ? { maxSeconds: plan.maxSeconds } : {}),
+    trainArgs: plan.trainArgs,
+    ...(options.resamples !== undefined ? { resamples: options.resamples } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  };
+  const prepared = await prepare(plan.base, plan.ablation, ablateOptions);
+  const launch = await attachSlurm(slurmPoints(plan, out), { ...options, dir: out });
+  return await finishOnSlurm(plan, ablateOptions, prepared, launch);
+}
+
+async function readSlurmPlan(dir: string): Promise<SlurmAblationPlan | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(join(dir, SLURM_ABLATION_PLAN));
+  } catch {
+    return null;
+  }
+  try {
+    const p = JSON.parse(text) as SlurmAblationPlan;
+    if (
+      typeof p.base !== "string" || typeof p.ablation !== "string" || !Number.isInteger(p.seeds)
+    ) {
+      throw new Error("incomplete");
+    }
+    return { ...p, trainArgs: p.trainArgs ?? [] };
+  } catch (e) {
+    throw new AblateError(
+      `Cannot read '${join(dir, SLURM_ABLATION_PLAN)}': ${(e as Error).message}`,
+    );
+  }
 }
