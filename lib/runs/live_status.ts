@@ -6,10 +6,15 @@
  *
  * @module
  */
-import type { RunInfo, RunStatus } from "./report.ts";
-
-/** A run's status now: `run.json`'s, or `dead` for a `running` run whose process is gone. */
-export type LiveStatus = RunStatus | "dead";
+/** What {@linkcode liveStatus} reads of a run's `run.json` (`RunInfo` in `./report.ts`). */
+export interface ProcessRecord<S extends string> {
+  /** The recorded status. */
+  status: S;
+  /** The training process's id, when recorded. */
+  pid?: number | undefined;
+  /** The host it ran on, when recorded. */
+  host?: string | undefined;
+}
 
 /** Whether process `pid` runs on this machine; `null` when that cannot be told. */
 function processRunning(pid: number): boolean | null {
@@ -34,7 +39,7 @@ function processRunning(pid: number): boolean | null {
  * console.assert(liveStatus({ status: "running", pid: Deno.pid, host: Deno.hostname() }) === "running");
  * ```
  */
-export function liveStatus(info: Pick<RunInfo, "status" | "pid" | "host">): LiveStatus {
+export function liveStatus<S extends string>(info: ProcessRecord<S>): S | "running" | "dead" {
   if (info.status !== "running" || info.pid === undefined || info.host === undefined) {
     return info.status;
   }

@@ -15,7 +15,7 @@ import {
 } from "./mermaid.ts";
 import type { Experiment, OptimizerSpec, ScheduleSpec, TermSpec } from "../experiment/types.ts";
 import type { MetricsRecord } from "../train/metrics.ts";
-import { type LiveStatus, liveStatus } from "./live_status.ts";
+import { liveStatus } from "./live_status.ts";
 
 /** The run's status: still running, or why it stopped. */
 export type RunStatus =
@@ -26,6 +26,9 @@ export type RunStatus =
   | "signal"
   | "non-finite"
   | "failed";
+
+/** A run's status now: `run.json`'s, or `dead` for a `running` run whose process is gone (`liveStatus`). */
+export type LiveStatus = RunStatus | "dead";
 
 /** What `run.json` in a run directory holds. */
 export interface RunInfo {

@@ -12,11 +12,12 @@ import {
   formatDiagnostics,
   readDiagnostics,
 } from "../eval/diagnostics/records.ts";
-import type { RunInfo } from "./report.ts";
-import { type LiveStatus, liveStatus } from "./live_status.ts";
+import { liveStatus } from "./live_status.ts";
+import type { LiveStatus, RunInfo } from "./report.ts";
 import { readRunInfo, RUN_FILES } from "./run_dir.ts";
 
-export { type LiveStatus, liveStatus } from "./live_status.ts";
+export { liveStatus } from "./live_status.ts";
+export type { LiveStatus } from "./report.ts";
 
 /** What {@linkcode chooseRun} found. */
 export interface ChosenRun {
