@@ -22,6 +22,7 @@ import {
 import { SlurmError } from "../lib/runs/slurm/mod.ts";
 import { choiceFlag, parseDuration } from "../lib/flags.ts";
 import { intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { SLURM_FLAGS, slurmLaunchOptions, slurmUsage, straySlurmFlag } from "./slurm_flags.ts";
 
 const USAGE = `Usage: deno task ablate <base.ts> <ablation.ts> --seeds N [options]
        deno task ablate --attach <ablation dir>
@@ -48,17 +49,7 @@ Options:
   --launcher <name>   local (default) or slurm: one sbatch job array, one task per seed and side
   --help              show this help
 
-SLURM (with --launcher slurm; see README "Running on a cluster"):
-  --partition <name>  sbatch --partition
-  --time <t>          sbatch --time per task (minutes, HH:MM:SS, D-HH:MM)
-  --signal <s>        with --time: seconds before the limit at which training is told to stop
-  --cpus-per-task <n> sbatch --cpus-per-task
-  --mem <size>        sbatch --mem, e.g. 8G
-  --gres <list>       sbatch --gres, e.g. gpu:1
-  --sbatch <option>   another #SBATCH line; repeatable
-  --dry-run           print the job script and the commands; submit nothing
-  --detach            submit and return; watch later with --attach
-  --attach <dir>      watch a SLURM ablation's job again and end with its statistics`;
+${slurmUsage("its statistics")}`;
 
 /** Run the ablate task with command-line arguments; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -77,17 +68,7 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: "string" },
       threads: { type: "string" },
       live: { type: "boolean", default: false },
-      launcher: { type: "string", default: "local" },
-      partition: { type: "string" },
-      time: { type: "string" },
-      signal: { type: "string" },
-      "cpus-per-task": { type: "string" },
-      mem: { type: "string" },
-      gres: { type: "string" },
-      sbatch: { type: "string", multiple: true, default: [] as string[] },
-      "dry-run": { type: "boolean", default: false },
-      detach: { type: "boolean", default: false },
-      attach: { type: "string" },
+      ...SLURM_FLAGS,
     },
   } as const;
   const parsed = parseTaskArgs(args, cli);
@@ -131,42 +112,19 @@ export async function main(args: string[]): Promise<number> {
         : userPath(`runs/ablations/${stem(base)}-vs-${stem(ablation)}`, { base: "project" }),
     };
     if (launcher === "slurm") {
-      const int = (flag: string, text: string | undefined, min = 1) =>
-        text === undefined ? undefined : intFlag(flag, text, min);
-      const given = <T>(key: string, value: T | undefined) =>
-        value === undefined ? {} : { [key]: value };
       const result = await runAblationOnSlurm(base, ablation, {
         ...common,
-        ...given(
-          "parallel",
-          args.some((a) => a === "--parallel" || a.startsWith("--parallel="))
-            ? int("--parallel", v.parallel)
-            : undefined,
-        ),
-        ...given("partition", v.partition),
-        ...given("time", v.time),
-        ...given("signalSeconds", int("--signal", v.signal, 0)),
-        ...given("cpusPerTask", int("--cpus-per-task", v["cpus-per-task"])),
-        ...given("mem", v.mem),
-        ...given("gres", v.gres),
-        sbatch: v.sbatch,
-        dryRun: v["dry-run"],
-        detach: v.detach,
-        shared: v.data !== undefined && v.data !== "demo"
-          ? [{ what: "data", path: resolve(userPath(v.data)) }]
-          : [],
+        // --parallel is the array's %K only when given: by default the array has no limit.
+        ...(args.some((a) => a === "--parallel" || a.startsWith("--parallel="))
+          ? { parallel: intFlag("--parallel", v.parallel) }
+          : {}),
+        ...slurmLaunchOptions(v),
       });
       return report(result, common.out);
     }
-    const slurmOnly = ["partition", "time", "signal", "cpus-per-task", "mem", "gres"] as const;
-    const stray = [
-      ...slurmOnly.filter((k) => v[k] !== undefined),
-      ...(v.sbatch.length ? ["sbatch"] : []),
-      ...(v["dry-run"] ? ["dry-run"] : []),
-      ...(v.detach ? ["detach"] : []),
-    ];
-    if (stray.length > 0) {
-      return usageError(cli, `Cannot ablate: --${stray[0]} needs --launcher slurm`);
+    const stray = straySlurmFlag(v);
+    if (stray !== null) {
+      return usageError(cli, `Cannot ablate: --${stray} needs --launcher slurm`);
     }
     const result = await runAblation(base, ablation, {
       ...common,

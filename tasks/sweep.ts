@@ -18,6 +18,7 @@ import {
 } from "../lib/runs/slurm/mod.ts";
 import { resolve } from "node:path";
 import { choiceFlag, intFlag, parseTaskArgs, runKnown, usageError, userPath } from "./cli.ts";
+import { SLURM_FLAGS, slurmLaunchOptions, slurmUsage, straySlurmFlag } from "./slurm_flags.ts";
 
 const USAGE =
   `Usage: deno task sweep <experiment.ts> --grid key=v1,v2 [--grid key=v1,v2 …] [options]
@@ -42,18 +43,7 @@ Options:
   --window <n>        average final loss terms over the last n iterations (default: 50)
   --help              show this help
 
-SLURM (with --launcher slurm; see README "Running on a cluster"):
-  --partition <name>  sbatch --partition
-  --time <t>          sbatch --time per task (minutes, HH:MM:SS, D-HH:MM)
-  --signal <s>        with --time: seconds before the limit at which training is told to stop
-                      with a checkpoint (default: 120; 0: only at the limit)
-  --cpus-per-task <n> sbatch --cpus-per-task
-  --mem <size>        sbatch --mem, e.g. 8G
-  --gres <list>       sbatch --gres, e.g. gpu:1
-  --sbatch <option>   another #SBATCH line, e.g. --sbatch=--account=speech; repeatable
-  --dry-run           print the job script and the commands; submit nothing
-  --detach            submit and return; watch later with --attach
-  --attach <dir>      watch a SLURM sweep's job again and end with its comparison
+${slurmUsage("its comparison")}
 
 Re-running a SLURM sweep with the same --out submits only the points that are
 missing, failed or unfinished (these continue with --resume). Ctrl-C while
@@ -72,7 +62,6 @@ export async function main(args: string[]): Promise<number> {
     options: {
       grid: { type: "string", multiple: true, default: [] as string[] },
       parallel: { type: "string" },
-      launcher: { type: "string", default: "local" },
       out: { type: "string" },
       set: { type: "string", multiple: true, default: [] as string[] },
       "max-steps": { type: "string" },
@@ -81,16 +70,7 @@ export async function main(args: string[]): Promise<number> {
       backend: { type: "string" },
       threads: { type: "string" },
       window: { type: "string", default: "50" },
-      partition: { type: "string" },
-      time: { type: "string" },
-      signal: { type: "string" },
-      "cpus-per-task": { type: "string" },
-      mem: { type: "string" },
-      gres: { type: "string" },
-      sbatch: { type: "string", multiple: true, default: [] as string[] },
-      "dry-run": { type: "boolean", default: false },
-      detach: { type: "boolean", default: false },
-      attach: { type: "string" },
+      ...SLURM_FLAGS,
     },
   } as const;
   const parsed = parseTaskArgs(args, cli);
@@ -132,40 +112,19 @@ export async function main(args: string[]): Promise<number> {
       ? userPath(v.out)
       : userPath(`runs/sweeps/${name}-${stamp()}`, { base: "project" });
     if (launcher === "slurm") {
-      const int = (flag: string, text: string | undefined, min = 1) =>
-        text === undefined ? undefined : intFlag(flag, text, min);
-      const given = <T>(key: string, value: T | undefined) =>
-        value === undefined ? {} : { [key]: value };
       const result = await runSlurmSweep(experiment, {
         grid: parseGrid(v.grid),
         out,
         trainArgs,
         window,
-        ...given("parallel", int("--parallel", v.parallel)),
-        ...given("partition", v.partition),
-        ...given("time", v.time),
-        ...given("signalSeconds", int("--signal", v.signal, 0)),
-        ...given("cpusPerTask", int("--cpus-per-task", v["cpus-per-task"])),
-        ...given("mem", v.mem),
-        ...given("gres", v.gres),
-        sbatch: v.sbatch,
-        dryRun: v["dry-run"],
-        detach: v.detach,
-        shared: v.data !== undefined && v.data !== "demo"
-          ? [{ what: "data", path: resolve(userPath(v.data)) }]
-          : [],
+        ...(v.parallel === undefined ? {} : { parallel: intFlag("--parallel", v.parallel) }),
+        ...slurmLaunchOptions(v),
       });
       return reportSlurm(result);
     }
-    const slurmOnly = ["partition", "time", "signal", "cpus-per-task", "mem", "gres"] as const;
-    const stray = [
-      ...slurmOnly.filter((k) => v[k] !== undefined),
-      ...(v.sbatch.length ? ["sbatch"] : []),
-      ...(v["dry-run"] ? ["dry-run"] : []),
-      ...(v.detach ? ["detach"] : []),
-    ];
-    if (stray.length > 0) {
-      return usageError(cli, `Cannot sweep: --${stray[0]} needs --launcher slurm`);
+    const stray = straySlurmFlag(v);
+    if (stray !== null) {
+      return usageError(cli, `Cannot sweep: --${stray} needs --launcher slurm`);
     }
     const result = await runSweep(experiment, {
       grid: parseGrid(v.grid),
