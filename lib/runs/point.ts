@@ -10,9 +10,27 @@
  * @module
  */
 
-import { findRunDir } from "./sweep.ts";
-
-export { findRunDir };
+/**
+ * The newest directory holding `config.yaml` at or below `dir` (up to 3
+ * levels): the run a sweep point's training made under its `--out`.
+ */
+export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
+  try {
+    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
+  } catch { /* not here */ }
+  if (depth === 0) return null;
+  const children: string[] = [];
+  try {
+    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
+  } catch {
+    return null;
+  }
+  for (const name of children.sort().reverse()) {
+    const found = await findRunDir(`${dir}/${name}`, depth - 1);
+    if (found) return found;
+  }
+  return null;
+}
 
 /** One training job. */
 export interface PointJob {

@@ -14,6 +14,9 @@
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { applyOverrides } from "../experiment/overrides.ts";
+import { findRunDir, localRunner, runPool } from "./point.ts";
+
+export { findRunDir };
 
 /** A sweep could not be set up; the message is one line meant for the user. */
 export class SweepError extends Error {
@@ -157,28 +160,6 @@ export interface SweepResult {
 }
 
 /**
- * The newest directory holding `config.yaml` at or below `dir` (up to 3
- * levels): the run a sweep point's training made under its `--out`.
- */
-export async function findRunDir(dir: string, depth = 3): Promise<string | null> {
-  try {
-    if ((await Deno.stat(`${dir}/config.yaml`)).isFile) return dir;
-  } catch { /* not here */ }
-  if (depth === 0) return null;
-  const children: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) if (e.isDirectory) children.push(e.name);
-  } catch {
-    return null;
-  }
-  for (const name of children.sort().reverse()) {
-    const found = await findRunDir(`${dir}/${name}`, depth - 1);
-    if (found) return found;
-  }
-  return null;
-}
-
-/**
  * Load the experiment and apply each point's overrides after the shared
  * `--set` values of `trainArgs`; the first that fails is one error naming
  * the point.
@@ -252,64 +233,30 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
   await Deno.mkdir(options.out, { recursive: true });
   log(`sweep: ${points.length} runs of ${experiment}, ${parallel} at a time, into ${options.out}`);
 
-  const runs: SweepRun[] = new Array(points.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < points.length) {
-      const i = next++;
-      const point = points[i]!;
-      const out = `${options.out}/${point.name}`;
+  const runner = localRunner({ trainScript: script });
+  const runs: SweepRun[] = await runPool(points, parallel, async (point, i) => {
+    const out = `${options.out}/${point.name}`;
+    const args = [
+      experiment,
+      ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
+      ...trainArgs,
+      "--out",
+      out,
+    ];
+    log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
+    // A point starts afresh, and so does its log (the runner appends, for resumed runs).
+    if (!live) {
       await Deno.mkdir(out, { recursive: true });
-      const args = [
-        "run",
-        "-A",
-        script,
-        experiment,
-        ...Object.entries(point.overrides).flatMap(([k, v]) => ["--set", `${k}=${v}`]),
-        ...trainArgs,
-        "--out",
-        out,
-      ];
-      log(`sweep: [${i + 1}/${points.length}] ${point.name} started`);
-      const t0 = performance.now();
-      let code: number;
-      if (live) {
-        // `output()` would pipe (and drop) the run's output: inherit it to show it live.
-        const child = new Deno.Command(Deno.execPath(), {
-          args,
-          stdin: "null",
-          stdout: "inherit",
-          stderr: "inherit",
-        }).spawn();
-        code = (await child.status).code;
-      } else {
-        // stdout and stderr both go to train.log, through two append handles.
-        const logPath = `${out}/train.log`;
-        await Deno.writeTextFile(logPath, "");
-        const child = new Deno.Command(Deno.execPath(), {
-          args,
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).spawn();
-        const sink = async () => (await Deno.open(logPath, { append: true })).writable;
-        await Promise.all([
-          child.stdout.pipeTo(await sink()),
-          child.stderr.pipeTo(await sink()),
-        ]);
-        code = (await child.status).code;
-      }
-      const seconds = (performance.now() - t0) / 1000;
-      const runDir = await findRunDir(out);
-      runs[i] = { point, out, runDir, code, seconds };
-      log(
-        `sweep: [${i + 1}/${points.length}] ${point.name} ${
-          code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
-        } in ${seconds.toFixed(1)} s`,
-      );
+      await Deno.writeTextFile(`${out}/train.log`, "");
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, points.length) }, worker));
+    const { code, seconds, runDir } = await runner({ args, out, live });
+    log(
+      `sweep: [${i + 1}/${points.length}] ${point.name} ${
+        code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
+      } in ${seconds.toFixed(1)} s`,
+    );
+    return { point, out, runDir, code, seconds };
+  });
 
   // The record names the arguments every run got, --threads included.
   const record = { ...options, trainArgs };
