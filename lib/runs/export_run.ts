@@ -15,7 +15,7 @@ import { resolveFeatures } from "../data/spectrogram.ts";
 import { Discriminator } from "../model/discriminator.ts";
 import { Generator } from "../model/generator.ts";
 import { Rng } from "../random.ts";
-import { type CheckpointContents, readCheckpoint } from "../train/checkpoint.ts";
+import { type CheckpointContents, readCheckpoint, tensorsUnder } from "../train/checkpoint.ts";
 import { checkTrainerState, type TrainerState } from "../train/checkpoint_state.ts";
 import { weightsToSafetensors } from "../train/export_weights.ts";
 import { writeSafetensors } from "../train/safetensors.ts";
@@ -131,15 +131,6 @@ export async function exportRun(
         : (e as Error).message,
     );
   }
-  const take = (prefix: string) => {
-    const weights: Record<string, Float32Array> = {};
-    for (const [name, t] of Object.entries(checkpoint.tensors)) {
-      if (name.startsWith(`${prefix}/`)) {
-        weights[name.slice(prefix.length + 1)] = t.data as Float32Array;
-      }
-    }
-    return weights;
-  };
   let generator: Generator | undefined, discriminator: Discriminator | undefined;
   try {
     const features = labels?.features ?? resolveFeatures(experiment.data.features);
@@ -153,8 +144,8 @@ export async function exportRun(
     discriminator = new Discriminator({ ...experiment.model.discriminator, ...size, nOut }, {
       rng,
     });
-    generator.setWeights(take("G"));
-    discriminator.setWeights(take("D"));
+    generator.setWeights(tensorsUnder(checkpoint.tensors, "G"));
+    discriminator.setWeights(tensorsUnder(checkpoint.tensors, "D"));
     const contents = weightsToSafetensors(generator, discriminator, {
       configHash: state.configHash,
       experiment: state.experiment,

@@ -8,7 +8,7 @@
 import type { LabelSchema, LabelValues } from "../data/labels.ts";
 import type { FeatureConfig } from "../data/spectrogram.ts";
 import { Generator } from "../model/generator.ts";
-import { checkTensorShapes, readCheckpoint } from "../train/checkpoint.ts";
+import { checkTensorShapes, readCheckpoint, tensorsUnder } from "../train/checkpoint.ts";
 import { checkTrainerState } from "../train/checkpoint_state.ts";
 import type { Experiment } from "../experiment/types.ts";
 import { distinctLabelValues, readRunConfig, readRunLabels, RUN_FILES } from "./run_dir.ts";
@@ -137,10 +137,7 @@ export async function loadRunGenerator(
     channels: 1,
     nIn: schema.nIn,
   });
-  const weights: Record<string, Float32Array> = {};
-  for (const [name, t] of Object.entries(checkpoint.tensors)) {
-    if (name.startsWith("G/")) weights[name.slice(2)] = t.data as Float32Array;
-  }
+  const weights = tensorsUnder(checkpoint.tensors, "G");
   try {
     checkTensorShapes(checkpointPath, checkpoint.tensors, "G", generator.weightShapes());
     generator.setWeights(weights);

@@ -39,6 +39,7 @@ import {
   type CheckpointContents,
   checkTensorShapes,
   type SavedTensor,
+  tensorsUnder,
 } from "../train/checkpoint.ts";
 import { checkTrainerState, type LoopState, type TrainerState } from "../train/checkpoint_state.ts";
 import { firstNonFinite, type NonFiniteValue } from "../train/non_finite.ts";
@@ -233,15 +234,7 @@ export class Trainer {
     const state = checkTrainerState(contents.state, source);
     checkTensorShapes(source, contents.tensors, "G", this.generator.weightShapes());
     checkTensorShapes(source, contents.tensors, "D", this.discriminator.weightShapes());
-    const take = (prefix: string) => {
-      const out: Record<string, Float32Array> = {};
-      for (const [name, t] of Object.entries(contents.tensors)) {
-        if (name.startsWith(`${prefix}/`)) {
-          out[name.slice(prefix.length + 1)] = t.data as Float32Array;
-        }
-      }
-      return out;
-    };
+    const take = (prefix: string) => tensorsUnder(contents.tensors, prefix);
     this.generator.setWeights(take("G"));
     this.discriminator.setWeights(take("D"));
     this.generatorOptimizer.setState({ config: state.optimizers.generator, slots: take("optG") });

@@ -305,3 +305,26 @@ export function checkTensorShapes(
     }
   }
 }
+
+/**
+ * The float32 data of every tensor named `<prefix>/<name>`, keyed by `<name>`:
+ * one network's weights (`G`, `D`) or one optimizer's slots (`optG`, `optD`).
+ *
+ * @example
+ * ```ts
+ * import { tensorsUnder } from "./checkpoint.ts";
+ * const t = (n: number) => ({ dtype: "float32" as const, shape: [1], data: new Float32Array([n]) });
+ * const weights = tensorsUnder({ "G/w": t(1), "GD/w": t(2), "D/w": t(3) }, "G");
+ * console.assert(Object.keys(weights).join() === "w" && weights.w![0] === 1);
+ * ```
+ */
+export function tensorsUnder(
+  tensors: Record<string, SavedTensor>,
+  prefix: string,
+): Record<string, Float32Array> {
+  const out: Record<string, Float32Array> = {};
+  for (const [name, t] of Object.entries(tensors)) {
+    if (name.startsWith(`${prefix}/`)) out[name.slice(prefix.length + 1)] = t.data as Float32Array;
+  }
+  return out;
+}
