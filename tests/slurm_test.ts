@@ -288,6 +288,19 @@ Deno.test("slurm: --dry-run prints the script and the commands, and submits noth
       1,
     );
     equal(errors.at(-1), "sweep: Invalid --signal 60: it must be shorter than --time 1 (60 s)");
+    // A grid key the experiment does not have: refused before any script is written.
+    equal(
+      await sweepMain([
+        EXPERIMENT,
+        "--launcher",
+        "slurm",
+        "--grid",
+        "trainer.nope=1,2",
+        "--dry-run",
+      ]),
+      1,
+    );
+    match(errors.at(-1)!, /^sweep: Cannot run sweep: grid point 01_nope=1: .*trainer\.nope/);
     equal(await sweepMain([EXPERIMENT, "--grid", "a=1", "--time", "5"]), 1);
     match(errors.at(-1)!, /^sweep: Cannot sweep: --time needs --launcher slurm/);
     equal(await sweepMain(["--attach", dir]), 1);

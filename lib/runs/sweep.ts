@@ -162,9 +162,11 @@ export interface SweepResult {
 /**
  * Load the experiment and apply each point's overrides after the shared
  * `--set` values of `trainArgs`; the first that fails is one error naming
- * the point.
+ * the point. Both launchers call it before starting or submitting anything.
+ *
+ * @throws {SweepError} naming the experiment's problem or the first bad point.
  */
-async function validatePoints(
+export async function validatePoints(
   experiment: string,
   points: readonly GridPoint[],
   trainArgs: readonly string[],

@@ -17,9 +17,11 @@ import {
   SweepError,
   type SweepOptions,
   type SweepRun,
+  validatePoints,
   writeSweepRecord,
 } from "../sweep.ts";
 import { attachSlurm, type LaunchOptions, type LaunchResult, runOnSlurm } from "./launch.ts";
+import { sbatchOptionLines } from "./options.ts";
 import type { SlurmPoint } from "./script.ts";
 
 /** Options for {@linkcode runSlurmSweep}. */
@@ -130,6 +132,11 @@ export async function runSlurmSweep(
     await Deno.stat(experiment);
   } catch {
     throw new SweepError(`Cannot run sweep: experiment file '${experiment}' not found`);
+  }
+  // Bad sbatch options, then a bad grid key, fail here in one line, not in every array task.
+  sbatchOptionLines(options);
+  if (options.trainScript === undefined) {
+    await validatePoints(experiment, expandGrid(options.grid), options.trainArgs ?? []);
   }
   const out = resolve(options.out);
   const id: SweepIdentity = {
