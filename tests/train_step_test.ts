@@ -275,6 +275,34 @@ Deno.test("generator gradient of a weighted sum is the weighted sum of term grad
   disposeParts(parts);
 });
 
+Deno.test("L1 terms: reconstructionL1 and identityL1 are the mean absolute errors of G's outputs", () => {
+  const parts = makeParts(12);
+  const batch = batchSource(13)();
+  const g = (x: tf.Tensor4D, c: tf.Tensor2D) =>
+    parts.generator.apply(x, c, { training: true }) as tf.Tensor4D;
+  // Independently: G(G(x_A, c_B), c_A) and G(x_A, c_A), compared with x_A elementwise on the host.
+  const mean = (y: tf.Tensor4D, f: (d: number) => number) => {
+    const a = y.dataSync(), x = batch.xA.dataSync();
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += f(a[i]! - x[i]!);
+    return s / a.length;
+  };
+  const before = parts.generator.getWeights();
+  const recon = tf.tidy(() => g(g(batch.xA, batch.cB), batch.cA));
+  const ident = tf.tidy(() => g(batch.xA, batch.cA));
+  parts.generator.setWeights(before); // undo the BatchNorm running-statistics updates
+  const r = generatorGradients(parts, batch, {
+    terms: generatorTerms({ reconstruction: 1, reconstructionL1: 1, identity: 1, identityL1: 1 }),
+  });
+  close(r.values.reconstructionL1!, mean(recon, Math.abs), 1e-5, "reconstructionL1");
+  close(r.values.reconstruction!, mean(recon, (d) => d * d), 1e-5, "reconstruction");
+  close(r.values.identityL1!, mean(ident, Math.abs), 1e-5, "identityL1");
+  close(r.values.identity!, mean(ident, (d) => d * d), 1e-5, "identity");
+  ok(r.values.reconstructionL1! > r.values.reconstruction!, "|d| > d² for errors below 1");
+  tf.dispose([recon, ident, ...Object.values(r.grads), ...Object.values(batch)]);
+  disposeParts(parts);
+});
+
 Deno.test("critic update applies exactly the critic gradient; G is untouched", () => {
   const parts = makeParts(8);
   const batch = batchSource(9)();

@@ -263,8 +263,15 @@ const LOSS_NAMES: Record<string, string> = {
   featureMatching: "Feature Matching Loss",
   meanFeatureMatching: "Mean Feature Matching Loss",
   identity: "Identity Mapping Loss",
+  reconstructionL1: "Reconstruction Loss (L1)",
+  identityL1: "Identity Mapping Loss (L1)",
   gradientPenalty: "Gradient Penalty",
 };
+
+/** The distance a reconstruction-like term uses: the `…L1` terms are L1. */
+function distanceName(term: string): string {
+  return term.endsWith("L1") ? "Mean Absolute Error" : "Mean Squared Error";
+}
 
 /** The inputs of the seed's training diagrams, created on first use. */
 function inputs(g: Graph, sizes: DiagramSizes) {
@@ -337,11 +344,12 @@ export function generatorTrainingDiagram(losses: LossSpec, sizes: DiagramSizes):
         scaled(g, sce, "cls", w, loss(name));
         break;
       }
-      case "reconstruction": {
+      case "reconstruction":
+      case "reconstructionL1": {
         const gen = g.node("gen2", "[Generator]");
         g.edge(`${xFake()} --> ${gen}`);
         g.edge(`${io.cA()} --> ${gen}`);
-        const mse = g.node("recon-mse", "[Mean Squared Error]");
+        const mse = g.node("recon-mse", `[${distanceName(name)}]`);
         g.edge(`${gen} --> ${mse}`);
         g.edge(`${io.xA()} --> ${mse}`);
         scaled(g, mse, "recon", w, loss(name));
@@ -365,11 +373,12 @@ export function generatorTrainingDiagram(losses: LossSpec, sizes: DiagramSizes):
         scaled(g, mse, "mfeat", w, loss(name));
         break;
       }
-      case "identity": {
+      case "identity":
+      case "identityL1": {
         const gen = g.node("gen-id", "[Generator]");
         g.edge(`${io.xA()} --> ${gen}`);
         g.edge(`${io.cA()} --> ${gen}`);
-        const mse = g.node("id-mse", "[Mean Squared Error]");
+        const mse = g.node("id-mse", `[${distanceName(name)}]`);
         g.edge(`${gen} --> ${mse}`);
         g.edge(`${io.xA()} --> ${mse}`);
         scaled(g, mse, "id", w, loss(name));

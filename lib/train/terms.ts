@@ -11,6 +11,8 @@
  * | generator | `featureMatching` | `MSE(D_f(fake), D_f(x_B))` |
  * | generator | `meanFeatureMatching` | batch-mean variant of feature matching |
  * | generator | `identity` | `MSE(G(x_A, c_A), x_A)` |
+ * | generator | `reconstructionL1` | `MAE(G(fake, c_A), x_A)`, CycleGAN-VC's L1 cycle loss |
+ * | generator | `identityL1` | `MAE(G(x_A, c_A), x_A)`, CycleGAN-VC's L1 identity loss |
  * | critic | `adversarial` | WGAN `mean(D(fake)) − mean(D(x_B))` (or LSGAN / BCE) |
  * | critic | `gradientPenalty` | `(‖∇D(x̂)‖ − 1)²` between `x_B` and fake (λ is the weight) |
  * | critic | `classification` | sigmoid CE of `D_cls(x_B)` against `y_B` |
@@ -58,6 +60,8 @@ export function generatorTermFunctions(
     featureMatching: (c) => featureMatchingLoss(c.dFake.features, c.dRealB.features),
     meanFeatureMatching: (c) => meanFeatureMatchingLoss(c.dFake.features, c.dRealB.features),
     identity: (c) => identityLoss(c.identity, c.batch.xA),
+    reconstructionL1: (c) => reconstructionLoss(c.reconstruction, c.batch.xA, { distance: "mae" }),
+    identityL1: (c) => identityLoss(c.identity, c.batch.xA, { distance: "mae" }),
   };
 }
 
