@@ -11,6 +11,9 @@ import { main as diffMain } from "../tasks/diff.ts";
 import { main as trainMain } from "../tasks/train.ts";
 import base from "../experiments/47c97768.ts";
 import ablation from "../experiments/9ada9179.ts";
+import ref64 from "../experiments/ref64.ts";
+import ref64NoId from "../experiments/ref64-noid.ts";
+import ref64L1 from "../experiments/ref64-l1.ts";
 import { captured } from "./capture.ts";
 import { TINY_SET, tinyTrainArgs, writeTinyCorpus } from "./tiny_corpus.ts";
 
@@ -38,6 +41,32 @@ Deno.test("9ada9179 differs from 47c97768 by exactly the identity term", async (
   equal(code, 0);
   equal(out, 'losses.generator.identity: {"weight":5} -> (absent)\n');
   equal(formatDiff(diff(base, base)), "no differences");
+});
+
+Deno.test("the reference recipe's ablations differ from it by exactly what their names say", () => {
+  // ref64-noid: the identity term removed, nothing else.
+  deepEqual(diff(ref64, ref64NoId), [{
+    path: "losses.generator.identity",
+    a: { weight: 5 },
+    b: undefined,
+  }]);
+  equal(ref64NoId.meta.base, "ref64");
+  // ref64-l1: each MSE term replaced by its L1 namesake at the same weight.
+  deepEqual(
+    diff(ref64, ref64L1).sort((x, y) => x.path.localeCompare(y.path)),
+    [
+      { path: "losses.generator.identity", a: { weight: 5 }, b: undefined },
+      { path: "losses.generator.identityL1", a: undefined, b: { weight: 5 } },
+      { path: "losses.generator.reconstruction", a: { weight: 10 }, b: undefined },
+      { path: "losses.generator.reconstructionL1", a: undefined, b: { weight: 10 } },
+    ],
+  );
+  equal(ref64L1.meta.base, "ref64");
+  deepEqual([ref64.meta.id, ref64NoId.meta.id, ref64L1.meta.id], [
+    "ref64",
+    "ref64-noid",
+    "ref64-l1",
+  ]);
 });
 
 Deno.test("same seed: both experiments start from identical weights and see identical batches", async () => {
