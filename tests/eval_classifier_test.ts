@@ -1,8 +1,14 @@
-import { equal, ok, throws } from "node:assert/strict";
+import { equal, match, ok, throws } from "node:assert/strict";
 import { initBackend, tf } from "../mod.ts";
 import { conversionAccuracy, type GeneratorFn } from "../lib/eval/diagnostics/measures.ts";
 import { SpeakerClassifier } from "../lib/eval/speaker_classifier.ts";
 import { Rng } from "../lib/random.ts";
+import { applyOverrides } from "../lib/experiment/overrides.ts";
+import { trainExperiment } from "../lib/runs/train.ts";
+import { main as classifierMain } from "../tasks/classifier.ts";
+import base from "../experiments/47c97768.ts";
+import { captured } from "./capture.ts";
+import { TINY_SET, writeTinyCorpus } from "./tiny_corpus.ts";
 
 // wasm: on the pure-JS cpu backend the CNN's conv gradients take seconds per step.
 await initBackend({ backend: "wasm", threads: 1, quiet: true });
@@ -139,4 +145,51 @@ Deno.test("speaker classifier refuses mismatched inputs", () => {
   throws(() => clf.predict(tf.zeros([1, 5, 4, 1]) as tf.Tensor4D), /\[B, 4, W, 1\]/);
   clf.dispose();
   x.dispose();
+});
+
+Deno.test("deno task classifier --run reproduces the run's own verdict with its settings, and takes another", async () => {
+  const manifest = await writeTinyCorpus(12);
+  const root = await Deno.makeTempDir({ prefix: "voxlab-judge-" });
+  try {
+    const exp = applyOverrides(base, [`data.dataset=${manifest}`, ...TINY_SET]);
+    const { runDir } = await trainExperiment(exp, {
+      root,
+      progress: false,
+      log: () => {},
+      maxSteps: 2,
+    });
+    const last = (await Deno.readTextFile(`${runDir}/diagnostics.jsonl`)).trim().split("\n").at(
+      -1,
+    )!;
+    const record = JSON.parse(last);
+    const judge = (extra: string[]) =>
+      captured(() => classifierMain(["--run", runDir, "--threads", "1", ...extra]));
+    // The run's diagnostics trained a tdnn with seed 0 (wasm): the same settings give its figures.
+    const same = await judge([]);
+    equal(same.value, 0, same.err);
+    const m = same.out.match(
+      /: ([\d.]+) on real held-out speech .*; ([\d.]+) on (\d+) conversions by 47c97768 at iteration 2 /,
+    );
+    ok(m, same.out);
+    equal(Number(m[1]), Number(record.realAccuracy.classifier.toFixed(3)));
+    equal(Number(m[2]), Number(record.accuracy.classifier.toFixed(3)));
+    equal(Number(m[3]), record.conversions);
+    // Another classifier is another verdict on the same conversions.
+    const other = await judge(["--architecture", "pooled", "--seed", "1", "--steps", "50"]);
+    equal(other.value, 0, other.err);
+    match(
+      other.out,
+      /^classifier: pooled \(seed 1\), trained on \d+ utterances .* on \d+ conversions by 47c97768/,
+    );
+    // Bad input: one line, exit 1.
+    const missing = await captured(() => classifierMain(["--run", `${root}/nope`]));
+    equal(missing.value, 1);
+    match(missing.err, /^classifier: Cannot load run '.*nope': no such file or directory\n$/);
+    const stray = await captured(() => classifierMain(["--run", runDir, "--rate", "16000"]));
+    equal(stray.value, 1);
+    match(stray.err, /--rate comes from the run/);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+    await Deno.remove(manifest.slice(0, manifest.lastIndexOf("/")), { recursive: true });
+  }
 });
