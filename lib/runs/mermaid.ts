@@ -349,10 +349,10 @@ export function generatorTrainingDiagram(losses: LossSpec, sizes: DiagramSizes):
         const gen = g.node("gen2", "[Generator]");
         g.edge(`${xFake()} --> ${gen}`);
         g.edge(`${io.cA()} --> ${gen}`);
-        const mse = g.node("recon-mse", `[${distanceName(name)}]`);
-        g.edge(`${gen} --> ${mse}`);
-        g.edge(`${io.xA()} --> ${mse}`);
-        scaled(g, mse, "recon", w, loss(name));
+        const dist = g.node("recon-mse", `[${distanceName(name)}]`);
+        g.edge(`${gen} --> ${dist}`);
+        g.edge(`${io.xA()} --> ${dist}`);
+        scaled(g, dist, "recon", w, loss(name));
         break;
       }
       case "featureMatching": {
@@ -378,10 +378,10 @@ export function generatorTrainingDiagram(losses: LossSpec, sizes: DiagramSizes):
         const gen = g.node("gen-id", "[Generator]");
         g.edge(`${io.xA()} --> ${gen}`);
         g.edge(`${io.cA()} --> ${gen}`);
-        const mse = g.node("id-mse", `[${distanceName(name)}]`);
-        g.edge(`${gen} --> ${mse}`);
-        g.edge(`${io.xA()} --> ${mse}`);
-        scaled(g, mse, "id", w, loss(name));
+        const dist = g.node("id-mse", `[${distanceName(name)}]`);
+        g.edge(`${gen} --> ${dist}`);
+        g.edge(`${io.xA()} --> ${dist}`);
+        scaled(g, dist, "id", w, loss(name));
         break;
       }
       default:
