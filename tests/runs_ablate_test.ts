@@ -2,6 +2,7 @@ import { deepEqual, equal, match, ok, rejects } from "node:assert/strict";
 import { relative } from "node:path";
 import { parseAblation } from "../lib/board/ablate.ts";
 import { AblateError, pairedStats, runAblation } from "../lib/runs/ablate.ts";
+import { progressLine } from "../lib/runs/heartbeat.ts";
 import type { PointJob, PointOutcome } from "../lib/runs/point.ts";
 import { main as ablateMain } from "../tasks/ablate.ts";
 
@@ -161,4 +162,48 @@ Deno.test("ablate refuses bad settings in one line", async () => {
     console.error = origError;
   }
   ok(errors.some((e) => /--seeds N is required/.test(e)), errors.join("\n"));
+});
+
+Deno.test("a waiting ablation reports each running run's iteration and latest diagnostics, and stops when it ends", async () => {
+  const out = await Deno.makeTempDir({ prefix: "voxlab-heartbeat-" });
+  try {
+    equal(await progressLine(out), null, "no run directory yet: no line");
+    const calls: string[] = [];
+    const inner = fakeRunner(calls);
+    // Like a real run: the directory, metrics and diagnostics exist while the process still runs.
+    const slow = async (job: PointJob): Promise<PointOutcome> => {
+      const r = await inner(job);
+      const info = JSON.parse(await Deno.readTextFile(`${r.runDir}/run.json`));
+      await Deno.writeTextFile(
+        `${r.runDir}/run.json`,
+        JSON.stringify({ ...info, totalIterations: 9000 }),
+      );
+      await Deno.writeTextFile(`${r.runDir}/metrics.jsonl`, '{"iteration":4500}\n');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return r;
+    };
+    const lines: string[] = [];
+    await runAblation(BASE, ABLATION, {
+      seeds: 2,
+      out,
+      maxSteps: 30,
+      runner: slow,
+      progressSeconds: 0.03,
+      log: (l) => lines.push(l),
+    });
+    const beats = lines.filter((l) => /^ablate: base seed 0: iteration/.test(l));
+    ok(beats.length >= 2, lines.join("\n"));
+    match(
+      beats[0]!,
+      /^ablate: base seed 0: iteration 4,500\/9,000; diagnostics @30: label sensitivity 0\.800/,
+    );
+    // Nothing about a run after it is done.
+    const done = lines.findIndex((l) => /^ablate: base seed 0: done/.test(l));
+    ok(
+      done > 0 &&
+        !lines.slice(done + 1).some((l) => l.startsWith("ablate: base seed 0: iteration")),
+    );
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
 });

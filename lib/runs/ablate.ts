@@ -62,6 +62,7 @@ import { COLORS, type Rgb } from "../eval/png.ts";
 import { plotForest, plotSeries, stackCanvases } from "../eval/stat_plots.ts";
 import { type MeanInterval, meanInterval, pairedBootstrap, pairedTTest } from "../eval/stats.ts";
 import { loadExperiment } from "../experiment/load.ts";
+import { DEFAULT_PROGRESS_SECONDS, watchProgress } from "./heartbeat.ts";
 import { findRunDir, localRunner, type PointRunner, runPool } from "./point.ts";
 import type { RunInfo } from "./report.ts";
 import { attachSlurm, type LaunchOptions, type LaunchResult, runOnSlurm } from "./slurm/launch.ts";
@@ -110,6 +111,12 @@ export interface AblateOptions {
    * @default {false}
    */
   live?: boolean;
+  /**
+   * Seconds between the progress lines of each running run (iteration and
+   * latest diagnostics, from its directory); 0: none. Not with `live`.
+   * @default {DEFAULT_PROGRESS_SECONDS (300)}
+   */
+  progressSeconds?: number;
   /**
    * Bootstrap resamples.
    * @default {10000}
@@ -380,7 +387,16 @@ export async function runAblation(
       out,
     ];
     log(`ablate: ${label}: ${resume ? `resuming ${resume}` : "started"}`);
-    const r = await runner({ args, out, live });
+    const every = options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
+    const watch = live || every <= 0
+      ? null
+      : watchProgress(out, { everyMs: every * 1000, log: (l) => log(`ablate: ${label}: ${l}`) });
+    let r;
+    try {
+      r = await runner({ args, out, live });
+    } finally {
+      watch?.stop();
+    }
     log(
       `ablate: ${label}: ${
         r.code === 0 ? "done" : `FAILED (exit ${r.code}${live ? "" : `, see ${out}/train.log`})`

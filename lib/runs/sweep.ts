@@ -14,6 +14,7 @@
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { applyOverrides } from "../experiment/overrides.ts";
+import { DEFAULT_PROGRESS_SECONDS, watchProgress } from "./heartbeat.ts";
 import { findRunDir, localRunner, runPool } from "./point.ts";
 
 export { findRunDir };
@@ -121,6 +122,12 @@ export interface SweepOptions extends Pick<CompareRunDirsOptions, "window"> {
    * @default {true}
    */
   live?: boolean;
+  /**
+   * Seconds between the progress lines of each running point (iteration and
+   * latest diagnostics, from its directory); 0: none. Not with `live`.
+   * @default {DEFAULT_PROGRESS_SECONDS (300)}
+   */
+  progressSeconds?: number;
   /**
    * Called with one-line status messages.
    * @default {console.log}
@@ -251,7 +258,18 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       await Deno.mkdir(out, { recursive: true });
       await Deno.writeTextFile(`${out}/train.log`, "");
     }
-    const { code, seconds, runDir } = await runner({ args, out, live });
+    const every = options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
+    const watch = live || every <= 0 ? null : watchProgress(out, {
+      everyMs: every * 1000,
+      log: (l) => log(`sweep: [${i + 1}/${points.length}] ${point.name}: ${l}`),
+    });
+    let outcome;
+    try {
+      outcome = await runner({ args, out, live });
+    } finally {
+      watch?.stop();
+    }
+    const { code, seconds, runDir } = outcome;
     log(
       `sweep: [${i + 1}/${points.length}] ${point.name} ${
         code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`

@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import type { RunInfo } from "../report.ts";
 import { RUN_FILES } from "../run_dir.ts";
-import { findRunDir } from "../sweep.ts";
+import { findRunDir } from "../point.ts";
 import type { SlurmPoint } from "./script.ts";
 
 /**

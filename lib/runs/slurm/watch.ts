@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { findRunDir } from "../sweep.ts";
+import { findRunDir } from "../point.ts";
 import { lastIteration, type PointStatus, readPointStatus } from "./state.ts";
 import type { SlurmPoint } from "./script.ts";
 import { cancel, type EndedTask, jobTaskStates, queuedTasks } from "./scheduler.ts";
