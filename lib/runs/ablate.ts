@@ -62,7 +62,7 @@ import { COLORS, type Rgb } from "../eval/png.ts";
 import { plotForest, plotSeries, stackCanvases } from "../eval/stat_plots.ts";
 import { type MeanInterval, meanInterval, pairedBootstrap, pairedTTest } from "../eval/stats.ts";
 import { loadExperiment } from "../experiment/load.ts";
-import { DEFAULT_PROGRESS_SECONDS, watchProgress } from "./heartbeat.ts";
+import { DEFAULT_PROGRESS_SECONDS, withProgress } from "./heartbeat.ts";
 import { findRunDir, localRunner, type PointRunner, runPool } from "./point.ts";
 import type { RunInfo } from "./report.ts";
 import { attachSlurm, type LaunchOptions, type LaunchResult, runOnSlurm } from "./slurm/launch.ts";
@@ -387,16 +387,12 @@ export async function runAblation(
       out,
     ];
     log(`ablate: ${label}: ${resume ? `resuming ${resume}` : "started"}`);
-    const every = options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
-    const watch = live || every <= 0
-      ? null
-      : watchProgress(out, { everyMs: every * 1000, log: (l) => log(`ablate: ${label}: ${l}`) });
-    let r;
-    try {
-      r = await runner({ args, out, live });
-    } finally {
-      watch?.stop();
-    }
+    const seconds = live ? 0 : options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
+    const r = await withProgress(
+      out,
+      { seconds, log: (l) => log(`ablate: ${label}: ${l}`) },
+      () => runner({ args, out, live }),
+    );
     log(
       `ablate: ${label}: ${
         r.code === 0 ? "done" : `FAILED (exit ${r.code}${live ? "" : `, see ${out}/train.log`})`

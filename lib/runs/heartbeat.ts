@@ -72,3 +72,21 @@ export function watchProgress(out: string, options: WatchProgressOptions): { sto
     },
   };
 }
+
+/**
+ * Run `body` (which waits on the run under `out`) while logging that run's
+ * {@linkcode progressLine} every `seconds`; 0 or less: just run it.
+ */
+export async function withProgress<T>(
+  out: string,
+  options: { seconds: number; log: (line: string) => void },
+  body: () => Promise<T>,
+): Promise<T> {
+  if (options.seconds <= 0) return await body();
+  const watch = watchProgress(out, { everyMs: options.seconds * 1000, log: options.log });
+  try {
+    return await body();
+  } finally {
+    watch.stop();
+  }
+}

@@ -14,7 +14,7 @@
 import { CompareError, compareRunDirs, type CompareRunDirsOptions } from "./compare.ts";
 import { loadExperiment } from "../experiment/load.ts";
 import { applyOverrides } from "../experiment/overrides.ts";
-import { DEFAULT_PROGRESS_SECONDS, watchProgress } from "./heartbeat.ts";
+import { DEFAULT_PROGRESS_SECONDS, withProgress } from "./heartbeat.ts";
 import { findRunDir, localRunner, runPool } from "./point.ts";
 
 export { findRunDir };
@@ -258,18 +258,12 @@ export async function runSweep(experiment: string, options: SweepOptions): Promi
       await Deno.mkdir(out, { recursive: true });
       await Deno.writeTextFile(`${out}/train.log`, "");
     }
-    const every = options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
-    const watch = live || every <= 0 ? null : watchProgress(out, {
-      everyMs: every * 1000,
-      log: (l) => log(`sweep: [${i + 1}/${points.length}] ${point.name}: ${l}`),
-    });
-    let outcome;
-    try {
-      outcome = await runner({ args, out, live });
-    } finally {
-      watch?.stop();
-    }
-    const { code, seconds, runDir } = outcome;
+    const every = live ? 0 : options.progressSeconds ?? DEFAULT_PROGRESS_SECONDS;
+    const { code, seconds, runDir } = await withProgress(
+      out,
+      { seconds: every, log: (l) => log(`sweep: [${i + 1}/${points.length}] ${point.name}: ${l}`) },
+      () => runner({ args, out, live }),
+    );
     log(
       `sweep: [${i + 1}/${points.length}] ${point.name} ${
         code === 0 ? "done" : `FAILED (exit ${code}${live ? "" : `, see ${out}/train.log`})`
