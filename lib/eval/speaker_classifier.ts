@@ -149,13 +149,7 @@ function cnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng
     const { mean, variance } = tf.moments(x);
     return [mean, tf.sqrt(tf.add(variance, 1e-6))];
   });
-  const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
-  let cIn = 1;
-  for (const w of widths) {
-    kernels.push(heNormal(rng, [3, 3, cIn, w], 9 * cIn)); // [k, k, in, out]
-    biases.push(variableOf(tf.zeros([w])));
-    cIn = w;
-  }
+  const { kernels, biases, cOut: cIn } = convStack(rng, [3, 3], 1, widths);
   const hOut = halved(x.shape[1], widths.length);
   const d = hOut * cIn;
   const wOut = heNormal(rng, [d, nClasses], d);
@@ -177,6 +171,25 @@ function cnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rng
 }
 
 /**
+ * He-initialised kernels `[kh, kw, in, out]` and zero biases of a stack of
+ * convolutions of the given widths, drawn layer by layer from `rng`.
+ */
+function convStack(
+  rng: Rng,
+  [kh, kw]: readonly [number, number],
+  cIn: number,
+  widths: readonly number[],
+): { kernels: tf.Variable[]; biases: tf.Variable[]; cOut: number } {
+  const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
+  for (const w of widths) {
+    kernels.push(heNormal(rng, [kh, kw, cIn, w], kh * kw * cIn));
+    biases.push(variableOf(tf.zeros([w])));
+    cIn = w;
+  }
+  return { kernels, biases, cOut: cIn };
+}
+
+/**
  * A time-delay network (x-vector style): the bins are the channels of 1-D convs
  * over time (k5, 'same', ReLU), then the mean and standard deviation over
  * time of the last layer, then a linear layer.
@@ -188,13 +201,7 @@ function tdnnNet(x: tf.Tensor4D, nClasses: number, widths: readonly number[], rn
     const { mean, variance } = tf.moments(x, [0, 2, 3], true); // [1, H, 1, 1]
     return [mean, tf.sqrt(tf.add(variance, 1e-6))];
   });
-  const kernels: tf.Variable[] = [], biases: tf.Variable[] = [];
-  let cIn = bins;
-  for (const w of widths) {
-    kernels.push(heNormal(rng, [1, 5, cIn, w], 5 * cIn)); // [1, k, in, out]
-    biases.push(variableOf(tf.zeros([w])));
-    cIn = w;
-  }
+  const { kernels, biases, cOut: cIn } = convStack(rng, [1, 5], bins, widths);
   const d = 2 * cIn;
   const wOut = heNormal(rng, [d, nClasses], d);
   const bOut = variableOf(tf.zeros([nClasses]));
